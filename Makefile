@@ -1,0 +1,57 @@
+# Two commands on a fresh machine: `make run` (the console on http://127.0.0.1:8000) and
+# `make test` (the whole suite). Both install what they need and are safe to run again.
+SHELL := /bin/bash
+PYTHON ?= $(shell pyenv which python 2>/dev/null || command -v python3.13 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ASSETS := static/vendor/chart.umd.min.js
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run run-prod test test-fast lint bench check clean
+
+install: $(STAMP) $(ASSETS)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), f"Python >= 3.12 needed, found {sys.version.split()[0]} at {sys.executable}"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+$(ASSETS): node_modules/.package-lock.json
+	npm run --silent build
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	deploy/dev-processes.sh $(PY) $(HOST) $(PORT)
+
+# Production-like: gunicorn, a Celery worker and beat on PostgreSQL and Redis (see deploy/).
+run-prod: install
+	DEBUG=0 $(PY) manage.py collectstatic --noinput -v0
+	DEBUG=0 $(PY) manage.py migrate --noinput
+	DEBUG=0 deploy/prod-processes.sh $(PY)
+
+test: install
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -n 2 -m "not e2e and not integration" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check: install
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check
+
+bench: install
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor staticfiles var

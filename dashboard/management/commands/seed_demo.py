@@ -1,0 +1,50 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from dashboard import audit
+from dashboard.apikeys import create_key
+from dashboard.models import Account, ApiKey, Membership, Role
+
+DEMO_ACCOUNT = "demo"
+DEMO_OWNER = "owner@demo.anyapi.test"
+DEMO_PRIVACY = "privacy@anyapi.test"
+
+
+class Command(BaseCommand):
+    help = "Create the demo account, its owner and a privacy-team reviewer, printing the logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="use this password instead of a random one")
+
+    @transaction.atomic
+    def handle(self, password=None, **options):
+        password = password or secrets.token_urlsafe(12)
+        owner = self._user(DEMO_OWNER, password)
+        reviewer = self._user(DEMO_PRIVACY, password)
+        reviewer.groups.add(Group.objects.get_or_create(name=settings.PRIVACY_TEAM_GROUP)[0])
+        account, created = Account.objects.get_or_create(
+            slug=DEMO_ACCOUNT, defaults={"name": "Demo Inc."}
+        )
+        Membership.objects.get_or_create(account=account, user=owner, defaults={"role": Role.OWNER})
+        if created:
+            audit.record(
+                "account.created",
+                account=account,
+                target=account.slug,
+                after={"name": account.name, "owner": owner.email},
+            )
+            create_key(name="Demo gateway", kind=ApiKey.Kind.INFERENCE, account=account)
+        self.stdout.write(self.style.SUCCESS("Demo ready. Sign in at http://127.0.0.1:8000/login/"))
+        self.stdout.write(f"  account owner:  {DEMO_OWNER}  password: {password}")
+        self.stdout.write(f"  privacy team:   {DEMO_PRIVACY}  password: {password}")
+
+    def _user(self, email, password):
+        user, _ = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
+        user.set_password(password)
+        user.save()
+        return user

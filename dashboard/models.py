@@ -1,0 +1,273 @@
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+# Roles that may change settings, keys and members; members only read.
+MANAGING_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class AccountQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(memberships__user=user)
+
+
+class Account(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account__name", "user__email"]
+        constraints = [
+            # One role per person per account; also serves the access check of every page.
+            models.UniqueConstraint(
+                fields=["account", "user"], name="dashboard_membership_account_user_uniq"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.role} of {self.account}"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in MANAGING_ROLES
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        cutoff = timezone.now() - settings.INVITATION_MAX_AGE
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, created__gte=cutoff)
+
+
+class Invitation(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.account} as {self.role}"
+
+    @classmethod
+    def issue(cls, account, email, role, invited_by) -> tuple["Invitation", str]:
+        token = secrets.token_urlsafe(32)
+        invitation = cls.objects.create(
+            account=account,
+            email=email.lower(),
+            role=role,
+            invited_by=invited_by,
+            token_hash=_digest(token),
+        )
+        return invitation, token
+
+    @classmethod
+    def find_pending(cls, token: str):
+        return (
+            cls.objects.pending()
+            .select_related("account")
+            .filter(token_hash=_digest(token))
+            .first()
+        )
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    class Kind(models.TextChoices):
+        INFERENCE = "inference", "Inference"
+        MANAGEMENT = "management", "Management"
+        INGEST = "ingest", "Ingest (platform)"
+
+    PREFIX_LENGTH = 12
+    # Last use is written at most this often, so the hot path rarely writes.
+    LAST_USED_PRECISION = timedelta(minutes=1)
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="api_keys", null=True, blank=True
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INFERENCE)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            # Ingest keys are platform-wide; every other kind belongs to an account.
+            models.CheckConstraint(
+                condition=models.Q(kind="ingest", account__isnull=True)
+                | (~models.Q(kind="ingest") & models.Q(account__isnull=False)),
+                name="dashboard_apikey_account_matches_kind",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def issue(cls, *, name, kind=Kind.INFERENCE, account=None, created_by=None):
+        if created_by is not None and not created_by.is_authenticated:
+            created_by = None
+        """Create a key and return it with its secret, which is never stored."""
+        prefix = "aa" + secrets.token_hex((cls.PREFIX_LENGTH - 2) // 2)
+        secret = secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            account=account,
+            name=name,
+            kind=kind,
+            prefix=prefix,
+            secret_hash=_digest(secret),
+            created_by=created_by,
+        )
+        return key, f"{prefix}.{secret}"
+
+    @classmethod
+    def authenticate(cls, presented: str):
+        """The active key matching a presented `prefix.secret`, or None."""
+        prefix, _, secret = presented.partition(".")
+        if not secret or len(prefix) != cls.PREFIX_LENGTH:
+            return None
+        key = cls.objects.active().select_related("account").filter(prefix=prefix).first()
+        if key is None or not hmac.compare_digest(key.secret_hash, _digest(secret)):
+            return None
+        key.record_use()
+        return key
+
+    def record_use(self):
+        now = timezone.now()
+        if self.last_used_at and now - self.last_used_at < self.LAST_USED_PRECISION:
+            return
+        ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
+        self.last_used_at = now
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_account(self, account):
+        return self.filter(account=account)
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who changed what; PostgreSQL refuses UPDATE and DELETE on it."""
+
+    # The account and actor are plain columns, not constrained keys: an audit row must outlive
+    # what it describes and must never be rewritten by an ON DELETE action.
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=254)
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The account's audit log page and CSV export, newest first.
+            models.Index(fields=["account", "-created"], name="dashboard_audit_account_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.created:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AuditLogIsAppendOnly("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly("audit events cannot be deleted")
+
+
+class AuditLogIsAppendOnly(Exception):
+    pass
+
+
+def unique_account_slug(name: str) -> str:
+    base = slugify(name)[:40] or "account"
+    slug, n = base, 1
+    while Account.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug

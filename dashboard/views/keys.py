@@ -1,0 +1,37 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ..access import account_member
+from ..apikeys import create_key, revoke_key
+from ..forms import ApiKeyForm
+
+
+def _get_key_for_user(request, prefix):
+    return get_object_or_404(request.account.api_keys, prefix=prefix)
+
+
+@account_member
+def key_list(request):
+    form = ApiKeyForm(request.POST or None)
+    context = {"form": form, "created_secret": None}
+    if request.method == "POST":
+        if not request.membership.can_manage:
+            return render(
+                request, "403.html", {"message": "Only owners and admins create keys."}, status=403
+            )
+        if form.is_valid():
+            key, secret = create_key(account=request.account, request=request, **form.cleaned_data)
+            context.update(created_key=key, created_secret=secret, form=ApiKeyForm())
+    context["keys"] = request.account.api_keys.select_related("created_by")
+    template = "dashboard/key_list.html#key-panel" if request.htmx else "dashboard/key_list.html"
+    return render(request, template, context)
+
+
+@require_POST
+@account_member(manage=True)
+def key_revoke(request, prefix):
+    key = _get_key_for_user(request, prefix)
+    revoke_key(key, request=request)
+    messages.success(request, f"Key {key.name} ({key.prefix}…) revoked. It stops working now.")
+    return redirect("key_list", account_slug=request.account.slug)
