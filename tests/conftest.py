@@ -1,0 +1,94 @@
+"""Shared fixtures: personas, per-worker Redis cache isolation, and network blocking.
+
+When DATABASE_URL / REDIS_URL are set (as CI sets them), tests run on PostgreSQL and Redis;
+otherwise on the embedded default.
+"""
+
+import os
+import socket
+
+import pytest
+
+
+def _worker_cache_url() -> str | None:
+    """Each xdist worker gets its own Redis database for the cache, so clearing it is safe."""
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    db = 10 + int(worker.removeprefix("gw") or 0) % 6
+    return redis_url.rsplit("/", 1)[0] + f"/{db}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache_and_fast_hashing(settings):
+    from django.core.cache import cache
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if url := _worker_cache_url():
+        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and "/" not in host:
+        raise OSError(f"network blocked in tests: {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _block_network(monkeypatch):
+    """Tests may reach this machine's own services only; the internet is never touched."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+class Personas:
+    """An account with an owner, an admin and a member; an outsider with an account of their
+    own; and a privacy-team reviewer."""
+
+    PASSWORD = "correct horse battery staple"
+
+    def __init__(self):
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        from dashboard.models import Account, Membership, Role
+
+        users = get_user_model().objects
+        make = lambda email: users.create_user(email, email, self.PASSWORD)  # noqa: E731
+        self.account = Account.objects.create(slug="acme", name="Acme")
+        self.other_account = Account.objects.create(slug="globex", name="Globex")
+        self.owner, self.admin = make("owner@acme.test"), make("admin@acme.test")
+        self.member, self.outsider = make("member@acme.test"), make("outsider@globex.test")
+        self.reviewer = make("reviewer@anyapi.test")
+        for user, role in [
+            (self.owner, Role.OWNER),
+            (self.admin, Role.ADMIN),
+            (self.member, Role.MEMBER),
+        ]:
+            Membership.objects.create(account=self.account, user=user, role=role)
+        Membership.objects.create(account=self.other_account, user=self.outsider, role=Role.OWNER)
+        team, _ = Group.objects.get_or_create(name="privacy-team")
+        self.reviewer.groups.add(team)
+
+
+@pytest.fixture
+def personas(db):
+    return Personas()
+
+
+@pytest.fixture
+def client_for(client):
+    """`client_for(user)`: a test client signed in as that user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

@@ -1,0 +1,121 @@
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def _try(client, email, password, ip="198.51.100.7"):
+    return client.post("/login/", {"username": email, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_signing_in_with_the_right_password_lands_on_the_account(client, personas):
+    response = _try(client, "owner@acme.test", personas.PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/").headers["Location"] == "/a/acme/"
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3)
+def test_repeated_wrong_passwords_lock_the_email_with_a_clear_message(client, personas):
+    for _ in range(3):
+        _try(client, "owner@acme.test", "wrong")
+    response = _try(client, "owner@acme.test", personas.PASSWORD)
+    assert response.status_code == 200
+    assert b"Too many failed sign-in attempts" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3)
+def test_a_lockout_of_one_email_leaves_others_alone(client, personas):
+    for _ in range(3):
+        _try(client, "owner@acme.test", "wrong")
+    assert _try(client, "member@acme.test", personas.PASSWORD).status_code == 302
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=2)
+def test_one_address_guessing_many_emails_is_slowed_too(client, personas):
+    for n in range(8):
+        _try(client, f"nobody{n}@acme.test", "wrong")
+    assert b"Too many failed" in _try(client, "member@acme.test", personas.PASSWORD).content
+
+
+def test_a_successful_sign_in_forgets_earlier_failures(client, personas, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(2):
+        _try(client, "owner@acme.test", "wrong")
+    assert _try(client, "owner@acme.test", personas.PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(2):
+        _try(client, "owner@acme.test", "wrong")
+    assert _try(client, "owner@acme.test", personas.PASSWORD).status_code == 302
+
+
+def test_password_change_requires_the_old_password(client_for, personas):
+    client = client_for(personas.member)
+    response = client.post(
+        "/password/",
+        {
+            "old_password": "wrong",
+            "new_password1": "n3w pass word",
+            "new_password2": "n3w pass word",
+        },
+    )
+    assert response.status_code == 200
+    response = client.post(
+        "/password/",
+        {
+            "old_password": personas.PASSWORD,
+            "new_password1": "n3w pass word!",
+            "new_password2": "n3w pass word!",
+        },
+    )
+    assert response.status_code == 302
+    personas.member.refresh_from_db()
+    assert personas.member.check_password("n3w pass word!")
+
+
+def test_signing_out_requires_post_and_ends_the_session(client_for, personas):
+    client = client_for(personas.member)
+    client.post("/logout/")
+    assert client.get("/a/acme/").status_code == 302
+
+
+def test_healthz_reports_each_dependency(client):
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "broker", "worker"}
+    assert body["checks"]["database"]["ok"] and body["checks"]["cache"]["ok"]
+    assert body["checks"]["broker"]["ok"]
+
+
+def test_a_missing_worker_is_reported_without_failing_the_web_check(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    body = client.get("/healthz").json()
+    assert body["checks"]["worker"] == {
+        "ok": False,
+        "error": "RuntimeError: no worker heartbeat yet",
+    }
+    assert body["status"] == "ok"
+
+
+class UnreachableCache:
+    def set(self, *args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    get = set
+
+
+def test_healthz_is_503_when_the_cache_is_down(client, monkeypatch):
+    monkeypatch.setattr("dashboard.health.cache", UnreachableCache())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"] == {
+        "ok": False,
+        "error": "ConnectionError: cache unreachable",
+    }
+
+
+def test_unknown_pages_get_the_friendly_404(client_for, personas, settings):
+    settings.DEBUG = False
+    response = client_for(personas.member).get("/no/such/page/")
+    assert response.status_code == 404 and b"Not found" in response.content
