@@ -1,1 +1,258 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
 
+
+class Provider(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    headquarters = models.CharField(max_length=2, blank=True, help_text="ISO country code")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.name
+
+
+class LanguageModel(models.Model):
+    slug = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=160)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.slug
+
+
+class EndpointQuerySet(models.QuerySet):
+    def routable(self):
+        return self.filter(enabled=True)
+
+
+class Endpoint(models.Model):
+    """One model served by one provider: `<model slug>@<provider slug>`."""
+
+    model = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="endpoints")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="endpoints")
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = EndpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["model__slug", "provider__slug"]
+        constraints = [
+            # An endpoint id names one model at one provider; the catalog loader looks it up so.
+            models.UniqueConstraint(
+                fields=["model", "provider"], name="catalog_endpoint_model_provider_uniq"
+            )
+        ]
+
+    def __str__(self):
+        return self.endpoint_id
+
+    @property
+    def endpoint_id(self) -> str:
+        return f"{self.model.slug}@{self.provider.slug}"
+
+
+class PolicyFields(models.Model):
+    """The data-policy fields of PRODUCT.md §1. NULL means "not said at this level"."""
+
+    class Training(models.TextChoices):
+        NO = "no"
+        YES = "yes"
+        UNKNOWN = "unknown"
+
+    class Retention(models.TextChoices):
+        ZERO = "zero"
+        DAYS = "days"
+        INDEFINITE = "indefinite"
+        UNKNOWN = "unknown"
+
+    class Safety(models.TextChoices):
+        NONE = "none"
+        FLAGGED_ONLY = "flagged_only"
+        UNKNOWN = "unknown"
+
+    class Publishing(models.TextChoices):
+        NO = "no"
+        YES = "yes"
+        UNKNOWN = "unknown"
+
+    training = models.CharField(max_length=10, choices=Training.choices, null=True, blank=True)
+    retention = models.CharField(max_length=10, choices=Retention.choices, null=True, blank=True)
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    safety_retention = models.CharField(
+        max_length=12, choices=Safety.choices, null=True, blank=True
+    )
+    publishes_prompts = models.CharField(
+        max_length=10, choices=Publishing.choices, null=True, blank=True
+    )
+    certifications = models.JSONField(null=True, blank=True)
+    regions = models.JSONField(null=True, blank=True)
+
+    FIELDS = (
+        "training",
+        "retention",
+        "retention_days",
+        "safety_retention",
+        "publishes_prompts",
+        "certifications",
+        "regions",
+    )
+
+    class Meta:
+        abstract = True
+
+    def given_fields(self) -> dict:
+        values = {name: getattr(self, name) for name in self.FIELDS}
+        return {name: value for name, value in values.items() if value is not None}
+
+
+class PolicyVersionQuerySet(models.QuerySet):
+    def approved(self):
+        return self.filter(status=PolicyVersion.Status.APPROVED)
+
+    def pending(self):
+        return self.filter(status=PolicyVersion.Status.PROPOSED)
+
+    def current(self):
+        """The newest approved version of every provider default and endpoint override."""
+        return self.approved().filter(superseded_at__isnull=True)
+
+
+class PolicyVersion(PolicyFields):
+    """A provider's default policy (endpoint NULL) or one endpoint's override, as one version.
+
+    Approved versions are immutable: a change is a new version that supersedes the old one.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="policies")
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.PROTECT, null=True, blank=True, related_name="policies"
+    )
+    number = models.PositiveIntegerField(help_text="version number within its provider/endpoint")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    source_url = models.URLField(max_length=500, blank=True)
+    evidence = models.JSONField(default=dict, blank=True, help_text="field -> {passage, url}")
+    verified_by = models.CharField(max_length=254, blank=True)
+    verified_at = models.DateField(null=True, blank=True)
+    review_due = models.DateField(null=True, blank=True)
+    origin = models.CharField(max_length=40, default="manual", help_text="import, refresh, manual")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    catalog_version = models.PositiveIntegerField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = PolicyVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["provider__slug", "endpoint_id", "-number"]
+        constraints = [
+            # Version numbers count up per provider default and per endpoint override.
+            models.UniqueConstraint(
+                fields=["provider", "number"],
+                condition=Q(endpoint__isnull=True),
+                name="catalog_policy_default_number_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["endpoint", "number"],
+                condition=Q(endpoint__isnull=False),
+                name="catalog_policy_override_number_uniq",
+            ),
+            # At most one current approved version per subject: what the snapshot compiles.
+            models.UniqueConstraint(
+                fields=["provider"],
+                condition=Q(endpoint__isnull=True, status="approved", superseded_at__isnull=True),
+                name="catalog_policy_one_current_default_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["endpoint"],
+                condition=Q(endpoint__isnull=False, status="approved", superseded_at__isnull=True),
+                name="catalog_policy_one_current_override_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(retention_days__isnull=True)
+                | Q(retention="days", retention_days__gte=1),
+                name="catalog_policyversion_days_only_with_days",
+            ),
+        ]
+        indexes = [
+            # The review queue lists pending proposals newest first.
+            models.Index(fields=["status", "-created"], name="catalog_policy_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} v{self.number} ({self.status})"
+
+    CONTENT_FIELDS = (
+        *PolicyFields.FIELDS,
+        "source_url",
+        "evidence",
+        "verified_by",
+        "verified_at",
+        "review_due",
+    )
+
+    def save(self, *args, **kwargs):
+        if self.pk and self._changes_approved_content():
+            raise ImmutablePolicyVersion(f"{self} is approved; propose a new version instead")
+        super().save(*args, **kwargs)
+
+    def _changes_approved_content(self) -> bool:
+        approved = PolicyVersion.objects.approved().filter(pk=self.pk)
+        stored = approved.values(*self.CONTENT_FIELDS).first()
+        return stored is not None and any(
+            stored[name] != getattr(self, name) for name in self.CONTENT_FIELDS
+        )
+
+    @property
+    def subject(self) -> str:
+        return self.endpoint.endpoint_id if self.endpoint_id else self.provider.slug
+
+
+class ImmutablePolicyVersion(Exception):
+    pass
+
+
+class CatalogState(models.Model):
+    """A single row holding the catalog version, raised by every approved change."""
+
+    version = models.PositiveIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"catalog v{self.version}"
+
+    @classmethod
+    def current_version(cls) -> int:
+        state = cls.objects.filter(pk=1).values_list("version", flat=True).first()
+        return state or 0
+
+    @classmethod
+    def bump(cls) -> int:
+        """Raise the version inside the caller's transaction and return the new number."""
+        cls.objects.get_or_create(pk=1)
+        cls.objects.filter(pk=1).update(version=F("version") + 1)
+        return cls.objects.get(pk=1).version

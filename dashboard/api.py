@@ -80,9 +80,11 @@ def on_api_error(request, exc: ApiError):
 @api.exception_handler(NinjaValidationError)
 def on_invalid_request(request, exc: NinjaValidationError):
     first = exc.errors[0]
-    path = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "payload"))
+    location = first.get("loc", ())
+    path = ".".join(str(part) for part in location if part not in ("body", "payload", "query"))
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     return error_response(
-        request, 400, "invalid_request", f"{path or 'body'}: {first.get('msg')}", field=path
+        request, 400, "invalid_request", f"{path or 'body'}: {message}", field=path
     )
 
 
@@ -93,7 +95,9 @@ def on_unauthenticated(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    return error_response(request, exc.status_code, "http_error", str(exc))
+    # ninja raises HttpError(400) for a body that is not JSON.
+    code = "invalid_request" if exc.status_code == 400 else "http_error"
+    return error_response(request, exc.status_code, code, str(exc))
 
 
 class KeyOut(Schema):

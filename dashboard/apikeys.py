@@ -26,6 +26,7 @@ def revoke_key(key: ApiKey, *, request=None):
         return
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at", "updated"])
+    key.forget_cached()
     audit.record(
         "apikey.revoked",
         account=key.account,

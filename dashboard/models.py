@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -187,22 +188,68 @@ class ApiKey(models.Model):
 
     @classmethod
     def authenticate(cls, presented: str):
-        """The active key matching a presented `prefix.secret`, or None."""
+        """The active key matching a presented `prefix.secret`, or None.
+
+        The gateway presents a key on every request, so the lookup is cached; revoking a key
+        drops its cache entry at once.
+        """
         prefix, _, secret = presented.partition(".")
         if not secret or len(prefix) != cls.PREFIX_LENGTH:
             return None
-        key = cls.objects.active().select_related("account").filter(prefix=prefix).first()
+        key = cls._cached_active(prefix)
         if key is None or not hmac.compare_digest(key.secret_hash, _digest(secret)):
             return None
         key.record_use()
         return key
 
+    @classmethod
+    def _cached_active(cls, prefix):
+        cache_key = cls.cache_key(prefix)
+        fields = cache.get(cache_key)
+        if fields is None:
+            key = cls.objects.active().select_related("account").filter(prefix=prefix).first()
+            fields = key._cacheable() if key else {}
+            cache.set(cache_key, fields, timeout=cls.CACHE_SECONDS)
+        return cls._from_cache(fields) if fields else None
+
+    CACHE_SECONDS = 300
+
+    @staticmethod
+    def cache_key(prefix: str) -> str:
+        return f"apikey:{prefix}"
+
+    def _cacheable(self) -> dict:
+        account = self.account
+        return {
+            "key": {
+                "id": self.pk,
+                "prefix": self.prefix,
+                "name": self.name,
+                "kind": self.kind,
+                "secret_hash": self.secret_hash,
+                "account_id": self.account_id,
+            },
+            "account": {"id": account.pk, "slug": account.slug, "name": account.name}
+            if account
+            else None,
+        }
+
+    @classmethod
+    def _from_cache(cls, fields):
+        key = cls(**fields["key"])
+        key._state.adding, key._state.db = False, "default"
+        if fields["account"]:
+            key.account = Account(**fields["account"])
+        return key
+
+    def forget_cached(self):
+        cache.delete(self.cache_key(self.prefix))
+
     def record_use(self):
-        now = timezone.now()
-        if self.last_used_at and now - self.last_used_at < self.LAST_USED_PRECISION:
-            return
-        ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
-        self.last_used_at = now
+        """Write last use at most once per LAST_USED_PRECISION, whichever process sees it."""
+        precision = int(self.LAST_USED_PRECISION.total_seconds())
+        if cache.add(f"apikey-used:{self.prefix}", 1, timeout=precision):
+            ApiKey.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
 
 
 class AuditEventQuerySet(models.QuerySet):

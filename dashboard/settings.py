@@ -242,3 +242,7 @@ LOGGING = {
 
 # Behind a reverse proxy that sets X-Forwarded-For, the audit log records the client's address.
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
+
+# How often a process asks the shared cache whether the catalog changed (seconds). A policy
+# approval reaches every resolver within this time.
+CATALOG_VERSION_CHECK_SECONDS = float(env_str("CATALOG_VERSION_CHECK_SECONDS", "1"))

@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from catalog.api import router as catalog_router
+
 from .api import api
 from .views import accounts, audit, auth, health, keys
 
@@ -14,6 +16,8 @@ account_patterns = [
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit.csv", audit.audit_export, name="audit_export"),
 ]
+
+api.add_router("", catalog_router)
 
 urlpatterns = [
     path("", accounts.home, name="home"),

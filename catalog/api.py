@@ -1,0 +1,86 @@
+"""The gateway's API: where may this request go, and what does the catalog say."""
+
+from django.utils import timezone
+from ninja import Query, Router, Schema
+
+from dashboard.api import ACCOUNT_KEY, ApiError, ErrorResponse
+from dashboard.privacy import layers_for_key
+
+from . import resolver
+from .schemas import EndpointListOut, NoEligibleResponse, ResolveIn, ResolveOut
+from .serialize import endpoint_dict, no_eligible_details, resolution_dict
+from .snapshot import get_catalog
+
+router = Router(tags=["policy"])
+
+
+def resolve_for(key, request_constraints, model, layer="request"):
+    """Resolve `model` under the account's defaults, the key's guardrail and the request."""
+    account_layers = layers_for_key(key) if key is not None else []
+    effective = resolver.merge([*account_layers, (layer, request_constraints)])
+    try:
+        return resolver.resolve(get_catalog(), model, effective, timezone.now().date())
+    except resolver.UnknownModel:
+        raise ApiError(
+            404, "unknown_model", f"The catalog has no model {model!r}.", model=model
+        ) from None
+
+
+@router.post(
+    "/v1/policy/resolve",
+    auth=ACCOUNT_KEY,
+    response={
+        200: ResolveOut,
+        400: ErrorResponse,
+        401: ErrorResponse,
+        403: ErrorResponse,
+        404: ErrorResponse,
+        422: NoEligibleResponse,
+    },
+    summary="Which endpoints may serve this request",
+)
+def resolve_policy(request, payload: ResolveIn):
+    resolution = resolve_for(request.auth, payload.constraints(), payload.model)
+    if not resolution.eligible:
+        raise ApiError(422, "no_eligible_endpoint", **no_eligible_details(resolution))
+    return resolution_dict(resolution, timezone.now().date())
+
+
+class EndpointFilters(Schema):
+    model: str | None = None
+    provider: str | None = None
+    require: list[str] = []
+
+
+def _require_tags(values: list[str]) -> frozenset[str]:
+    tags = set()
+    for value in values:
+        for tag in filter(None, value.split(",")):
+            try:
+                tags.add(resolver.parse_tag(tag.strip()))
+            except resolver.InvalidTag:
+                raise ApiError(
+                    400, "invalid_request", f"require: unknown tag {tag!r}", field="require"
+                ) from None
+    return frozenset(tags)
+
+
+@router.get(
+    "/v1/catalog/endpoints",
+    response={200: EndpointListOut, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse},
+    summary="The catalog's endpoints with their current data policies",
+    description="Filters: `model`, `provider`, `require` (tags, repeated or comma-separated). "
+    "With an account key, `for=me` keeps only what the account and the key allow.",
+)
+def list_endpoints(request, filters: Query[EndpointFilters]):
+    constraints = resolver.Constraints(
+        require=_require_tags(filters.require),
+        only=frozenset({filters.provider.lower()}) if filters.provider else None,
+    )
+    key = ACCOUNT_KEY(request) if request.GET.get("for") == "me" else None
+    resolution = resolve_for(key, constraints, filters.model or resolver.AUTO_MODEL, "filter")
+    today = timezone.now().date()
+    return {
+        "catalog_version": resolution.catalog_version,
+        "endpoints": [endpoint_dict(e, today) for e in resolution.eligible],
+    }

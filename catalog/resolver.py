@@ -1,0 +1,724 @@
+"""Routing eligibility: which endpoints may see a request under the layered data policy.
+
+Pure domain logic with no Django import. The gateway calls `resolve` on every request, so a
+`Catalog` compiles each endpoint's policy once into the tags it satisfies and the most days it may
+keep data; resolving is then set lookups over the distinct (policy, provider, enabled) profiles,
+of which a real catalog has far fewer than endpoints.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import cached_property
+
+TRAINING = ("no", "yes", "unknown")
+RETENTION = ("zero", "days", "indefinite", "unknown")
+SAFETY = ("none", "flagged_only", "unknown")
+PUBLISHING = ("no", "yes", "unknown")
+CLASSIFICATIONS = ("public", "internal", "confidential", "regulated")  # strictest last
+AUTO_MODEL = "anyapi/auto"
+
+INTERNAL_RETENTION_DAYS = 30
+
+_FLAG_REASON_CODES = {
+    "no-training": "trains_on_data",
+    "zero-retention": "not_zero_retention",
+    "no-safety-retention": "safety_retention",
+    "no-publishing": "publishes_prompts",
+    "verified": "policy_stale",
+}
+_PREFIX_REASON_CODES = {
+    "cert": "missing_certification",
+    "region": "region_mismatch",
+    "hq": "hq_mismatch",
+}
+_TAG_ORDER = (
+    "no-training",
+    "zero-retention",
+    "no-safety-retention",
+    "no-publishing",
+    "cert",
+    "region",
+    "hq",
+)
+_IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+
+
+class UnknownModel(LookupError):
+    def __init__(self, model: str):
+        super().__init__(f"unknown model: {model}")
+        self.model = model
+
+
+class InvalidTag(ValueError):
+    def __init__(self, tag: object):
+        super().__init__(f"invalid tag: {tag!r}")
+        self.tag = tag
+
+
+# --- Tags ---------------------------------------------------------------------------------------
+
+
+def parse_tag(tag: str) -> str:
+    """Return the canonical spelling of a `providers.require` tag, or raise InvalidTag."""
+    if not isinstance(tag, str):
+        raise InvalidTag(tag)
+    prefix, colon, value = tag.partition(":")
+    prefix = prefix.lower()
+    if not colon and prefix in _FLAG_REASON_CODES:
+        return prefix
+    if colon and prefix == "hq" and _COUNTRY_CODE.fullmatch(value.upper()):
+        return f"hq:{value.upper()}"
+    if colon and prefix in ("cert", "region") and _IDENTIFIER.fullmatch(value.lower()):
+        return f"{prefix}:{value.lower()}"
+    raise InvalidTag(tag)
+
+
+def _reason_code(tag: str) -> str:
+    return _FLAG_REASON_CODES.get(tag) or _PREFIX_REASON_CODES[tag.partition(":")[0]]
+
+
+def _tag_rank(tag: str) -> tuple[int, str]:
+    kind = tag if tag in _FLAG_REASON_CODES else tag.partition(":")[0]
+    return _TAG_ORDER.index(kind), tag
+
+
+# --- Catalog values -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """An endpoint's merged current data policy; every field defaults to the worst case."""
+
+    training: str = "unknown"
+    retention: str = "unknown"
+    retention_days: int | None = None
+    safety_retention: str = "unknown"
+    publishes_prompts: str = "unknown"
+    certifications: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()  # empty: unknown, so possibly anywhere
+    headquarters: str | None = None
+    review_due: date | None = None  # None: never verified, so stale
+
+    def __post_init__(self):
+        _check_choice("training", self.training, TRAINING)
+        _check_choice("retention", self.retention, RETENTION)
+        _check_choice("safety_retention", self.safety_retention, SAFETY)
+        _check_choice("publishes_prompts", self.publishes_prompts, PUBLISHING)
+
+    def is_stale(self, today: date) -> bool:
+        return self.review_due is None or self.review_due < today
+
+    def as_dict(self) -> dict:
+        return {
+            "training": self.training,
+            "retention": self.retention,
+            "retention_days": self.retention_days,
+            "safety_retention": self.safety_retention,
+            "publishes_prompts": self.publishes_prompts,
+            "certifications": sorted(self.certifications),
+            "regions": sorted(self.regions),
+            "headquarters": self.headquarters,
+            "review_due": self.review_due.isoformat() if self.review_due else None,
+        }
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    id: str  # "<model slug>@<provider slug>"
+    model: str
+    provider: str
+    policy: Policy
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What a policy provably guarantees: the tags it satisfies and the most days it keeps data."""
+
+    tags: frozenset[str]
+    retention: float  # math.inf when indefinite or unknown
+    review_due: date | None
+
+    @classmethod
+    def of(cls, policy: Policy) -> _Facts:
+        return cls(_satisfied_tags(policy), _retention_bound(policy), policy.review_due)
+
+    def is_stale(self, today: date) -> bool:
+        return self.review_due is None or self.review_due < today
+
+
+_UNKNOWN_FACTS = _Facts(frozenset(), math.inf, None)
+
+
+def _satisfied_tags(policy: Policy) -> frozenset[str]:
+    flags = {
+        "no-training": policy.training == "no",
+        "zero-retention": policy.retention == "zero",
+        "no-safety-retention": policy.safety_retention == "none",
+        "no-publishing": policy.publishes_prompts == "no",
+    }
+    tags = {tag for tag, holds in flags.items() if holds}
+    tags.update(f"cert:{cert.lower()}" for cert in policy.certifications)
+    regions = {region.lower() for region in policy.regions}
+    if len(regions) == 1:
+        tags.add(f"region:{regions.pop()}")
+    if policy.headquarters:
+        tags.add(f"hq:{policy.headquarters.upper()}")
+    return frozenset(tags)
+
+
+def _retention_bound(policy: Policy) -> float:
+    if policy.retention == "zero":
+        return 0
+    if policy.retention == "days" and policy.retention_days is not None:
+        return policy.retention_days
+    return math.inf
+
+
+def _facts_seen(facts: _Facts, stale_as_unknown: bool, today: date) -> _Facts:
+    if stale_as_unknown and facts.is_stale(today):
+        return _UNKNOWN_FACTS
+    return facts
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """One model's endpoints, with what evaluation looks at deduplicated so that endpoints
+    sharing a policy, a provider or both share the work."""
+
+    endpoints: tuple[Endpoint, ...]  # sorted by id
+    facts: tuple[_Facts, ...]
+    providers: tuple[str, ...]
+    profiles: tuple[tuple[int, int, bool], ...]  # (index in facts, index in providers, enabled)
+    profile_of: tuple[int, ...]  # per endpoint, its index in profiles
+
+
+def _candidates(endpoints: Sequence[Endpoint], facts_of: Mapping[Policy, _Facts]) -> _Candidates:
+    facts: dict[_Facts, int] = {}
+    providers: dict[str, int] = {}
+    profiles: dict[tuple[int, int, bool], int] = {}
+    profile_of = []
+    for e in endpoints:
+        profile = (
+            _index_of(facts, facts_of[e.policy]),
+            _index_of(providers, e.provider),
+            e.enabled,
+        )
+        profile_of.append(_index_of(profiles, profile))
+    return _Candidates(
+        tuple(endpoints), tuple(facts), tuple(providers), tuple(profiles), tuple(profile_of)
+    )
+
+
+def _index_of[T](index: dict[T, int], key: T) -> int:
+    return index.setdefault(key, len(index))
+
+
+class Catalog:
+    """A compiled, immutable snapshot of the endpoints: build once, resolve many times."""
+
+    __slots__ = ("version", "_by_model", "_models")
+
+    def __init__(self, version: int, endpoints: Iterable[Endpoint]):
+        ordered = _share_equal_policies(sorted(endpoints, key=lambda e: e.id))
+        _check_endpoints(ordered)
+        facts_of = _compile_policies(ordered)
+        by_model: dict[str, list[Endpoint]] = defaultdict(list)
+        for endpoint in ordered:
+            by_model[endpoint.model].append(endpoint)
+        self.version = version
+        self._models = frozenset(by_model)
+        self._by_model = {model: _candidates(eps, facts_of) for model, eps in by_model.items()}
+        self._by_model[AUTO_MODEL] = _candidates(ordered, facts_of)
+
+    def models(self) -> frozenset[str]:
+        return self._models
+
+    def endpoints_for(self, model: str) -> tuple[Endpoint, ...]:
+        return self._candidates_for(model).endpoints
+
+    def _candidates_for(self, model: str) -> _Candidates:
+        try:
+            return self._by_model[model]
+        except KeyError:
+            raise UnknownModel(model) from None
+
+
+def _compile_policies(endpoints: Sequence[Endpoint]) -> dict[Policy, _Facts]:
+    distinct: dict[_Facts, _Facts] = {}
+    compiled = {}
+    for policy in {e.policy for e in endpoints}:
+        facts = _Facts.of(policy)
+        compiled[policy] = distinct.setdefault(facts, facts)
+    return compiled
+
+
+def _share_equal_policies(endpoints: list[Endpoint]) -> list[Endpoint]:
+    shared: dict[Policy, Policy] = {}
+    return [_with_policy(e, shared.setdefault(e.policy, e.policy)) for e in endpoints]
+
+
+def _with_policy(endpoint: Endpoint, policy: Policy) -> Endpoint:
+    return endpoint if endpoint.policy is policy else replace(endpoint, policy=policy)
+
+
+def _check_endpoints(endpoints: Sequence[Endpoint]) -> None:
+    """Reject what would make lookups ambiguous; `endpoints` is sorted by id."""
+    for before, after in zip(endpoints, endpoints[1:], strict=False):
+        if before.id == after.id:
+            raise ValueError(f"duplicate endpoint id: {before.id}")
+    if any(e.model == AUTO_MODEL for e in endpoints):
+        raise ValueError(f"{AUTO_MODEL} is reserved for every model")
+
+
+# --- Constraints and their merge ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """One layer (account defaults, key guardrail or request); None means "says nothing"."""
+
+    training_allowed: bool | None = None
+    retention_days: int | None = None  # 0 means zero retention
+    require: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()  # provider slugs
+    only: frozenset[str] | None = None  # provider slugs; None means no restriction
+    order: tuple[str, ...] = ()  # soft preference among eligible providers
+    classification: str | None = None
+    regulated_certifications: frozenset[str] = frozenset()  # only meaningful on the account
+    stale_as_unknown: bool = False
+
+    def __post_init__(self):
+        if self.retention_days is not None and self.retention_days < 0:
+            raise ValueError("retention_days must be >= 0")
+        if self.classification is not None:
+            _check_choice("classification", self.classification, CLASSIFICATIONS)
+
+
+@dataclass(frozen=True)
+class EffectivePolicy:
+    """The meet of the layers; `sources` maps each constraint id to the layer that set it."""
+
+    training_allowed: bool = True
+    retention_days: int | None = None
+    require: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()
+    only: frozenset[str] | None = None
+    order: tuple[str, ...] = ()
+    classification: str = "public"
+    stale_as_unknown: bool = False
+    sources: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def as_dict(self) -> dict:
+        return {
+            "training_allowed": self.training_allowed,
+            "retention_days": self.retention_days,
+            "require": sorted(self.require),
+            "exclude": sorted(self.exclude),
+            "only": None if self.only is None else sorted(self.only),
+            "order": list(self.order),
+            "classification": self.classification,
+            "stale_as_unknown": self.stale_as_unknown,
+            "sources": dict(sorted(self.sources.items())),
+        }
+
+    @cached_property
+    def _checks(self) -> _Checks:
+        # Built on first use and kept, so a caller that reuses an effective policy (a key with
+        # no per-request overrides) pays for compiling it once.
+        return _Checks.of(self)
+
+    def without(self, constraints: Iterable[str]) -> EffectivePolicy:
+        """This policy with the named constraints (ids as in `sources`) lifted."""
+        policy = self
+        for constraint in constraints:
+            policy = _lift(policy, constraint)
+        return policy
+
+
+def _lift(policy: EffectivePolicy, constraint: str) -> EffectivePolicy:
+    kind, _, item = constraint.partition(":")
+    sources = {key: value for key, value in policy.sources.items() if key != constraint}
+    if constraint == "training_allowed":
+        return replace(policy, training_allowed=True, sources=sources)
+    if constraint == "retention_days":
+        return replace(policy, retention_days=None, sources=sources)
+    if constraint == "only":
+        return replace(policy, only=None, sources=sources)
+    if kind == "require" and item:
+        return replace(policy, require=policy.require - {item}, sources=sources)
+    if kind == "exclude" and item:
+        return replace(policy, exclude=policy.exclude - {item}, sources=sources)
+    raise ValueError(f"not a relaxable constraint: {constraint!r}")
+
+
+def merge(layers: Sequence[tuple[str, Constraints]]) -> EffectivePolicy:
+    """Combine layers, strictest wins; layers come in precedence order (account, key, request)."""
+    claims = _with_classification_presets(layers)
+    sources: dict[str, str] = {}
+    return EffectivePolicy(
+        training_allowed=_merge_training(claims, sources),
+        retention_days=_merge_retention(claims, sources),
+        require=_merge_require(claims, sources),
+        exclude=_merge_exclude(claims, sources),
+        only=_merge_only(layers, sources),
+        order=_merge_order(layers, sources),
+        classification=_merge_classification(layers, sources),
+        stale_as_unknown=_merge_stale_as_unknown(layers, sources),
+        sources=sources,
+    )
+
+
+def _with_classification_presets(
+    layers: Sequence[tuple[str, Constraints]],
+) -> list[tuple[str, Constraints]]:
+    # Regulated asks for "the account's required certifications"; only the account layer sets
+    # them, so the union over layers is the account's set without depending on layer names.
+    certifications = frozenset().union(*(c.regulated_certifications for _, c in layers))
+    claims = []
+    for name, constraints in layers:
+        claims.append((name, constraints))
+        preset = _classification_preset(constraints.classification, certifications)
+        if preset is not None:
+            claims.append((f"{name}:classification={constraints.classification}", preset))
+    return claims
+
+
+def _classification_preset(
+    classification: str | None, certifications: frozenset[str]
+) -> Constraints | None:
+    if classification in (None, "public"):
+        return None
+    if classification == "internal":
+        return Constraints(training_allowed=False, retention_days=INTERNAL_RETENTION_DAYS)
+    confidential = Constraints(
+        training_allowed=False,
+        retention_days=0,
+        require=frozenset({"zero-retention", "no-safety-retention"}),
+    )
+    if classification == "confidential":
+        return confidential
+    regulated = {"verified", *(parse_tag(f"cert:{cert}") for cert in certifications)}
+    return replace(confidential, require=confidential.require | regulated)
+
+
+def _merge_training(claims: list[tuple[str, Constraints]], sources: dict[str, str]) -> bool:
+    said = [(c.training_allowed, name) for name, c in claims if c.training_allowed is not None]
+    forbidding = [name for allowed, name in said if not allowed]
+    if forbidding:
+        sources["training_allowed"] = forbidding[0]
+    elif said:
+        sources["training_allowed"] = said[0][1]
+    return not forbidding
+
+
+def _merge_retention(claims: list[tuple[str, Constraints]], sources: dict[str, str]) -> int | None:
+    limits = [(c.retention_days, name) for name, c in claims if c.retention_days is not None]
+    if not limits:
+        return None
+    days, name = min(limits, key=lambda limit: limit[0])  # ties: the earliest layer
+    sources["retention_days"] = name
+    return days
+
+
+def _merge_require(claims: list[tuple[str, Constraints]], sources: dict[str, str]) -> frozenset:
+    tags = set()
+    for name, constraints in claims:
+        for tag in map(parse_tag, constraints.require):
+            sources.setdefault(f"require:{tag}", name)
+            tags.add(tag)
+    return frozenset(tags)
+
+
+def _merge_exclude(claims: list[tuple[str, Constraints]], sources: dict[str, str]) -> frozenset:
+    for name, constraints in claims:
+        for provider in constraints.exclude:
+            sources.setdefault(f"exclude:{provider}", name)
+    return frozenset().union(*(c.exclude for _, c in claims))
+
+
+def _merge_only(
+    layers: Sequence[tuple[str, Constraints]], sources: dict[str, str]
+) -> frozenset[str] | None:
+    setting = [(name, c.only) for name, c in layers if c.only is not None]
+    if not setting:
+        return None
+    sources["only"] = ",".join(name for name, _ in setting)
+    return frozenset.intersection(*(frozenset(only) for _, only in setting))
+
+
+def _merge_order(layers: Sequence[tuple[str, Constraints]], sources: dict[str, str]) -> tuple:
+    setting = [(name, c.order) for name, c in layers if c.order]
+    if not setting:
+        return ()
+    name, order = setting[-1]
+    sources["order"] = name
+    return tuple(order)
+
+
+def _merge_classification(
+    layers: Sequence[tuple[str, Constraints]], sources: dict[str, str]
+) -> str:
+    setting = [
+        (CLASSIFICATIONS.index(c.classification), name) for name, c in layers if c.classification
+    ]
+    if not setting:
+        return "public"
+    rank, name = max(setting, key=lambda item: item[0])  # ties: the earliest layer
+    sources["classification"] = name
+    return CLASSIFICATIONS[rank]
+
+
+def _merge_stale_as_unknown(
+    layers: Sequence[tuple[str, Constraints]], sources: dict[str, str]
+) -> bool:
+    setting = [name for name, c in layers if c.stale_as_unknown]
+    if setting:
+        sources["stale_as_unknown"] = setting[0]
+    return bool(setting)
+
+
+# --- Evaluation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    constraint: str  # an id of EffectivePolicy.sources, or "endpoint"
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    endpoint: Endpoint
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    constraints: tuple[str, ...]
+    description: str
+    unlocks: tuple[str, ...]  # endpoint ids
+
+
+@dataclass(frozen=True)
+class Resolution:
+    model: str
+    catalog_version: int
+    effective: EffectivePolicy
+    eligible: tuple[Endpoint, ...]
+    excluded: tuple[Exclusion, ...]
+    relaxations: tuple[Relaxation, ...]  # empty unless nothing is eligible
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Checks:
+    """An effective policy compiled for evaluation: set lookups first, Reasons only on failure."""
+
+    training_allowed: bool
+    require: frozenset[str]
+    required: frozenset[str]  # tags every eligible endpoint satisfies
+    retention_limit: float  # math.inf when there is no limit
+    stale_as_unknown: bool
+    exclude: frozenset[str]
+    only: frozenset[str] | None
+    sources: Mapping[str, str]
+    # Most resolutions exclude few endpoints, and excluded ones fail in few distinct ways, so
+    # Reasons are built on first need and shared: by constraint id, and by way of failing.
+    made: dict[str, Reason] = field(default_factory=dict)
+    failures: dict[tuple[frozenset[str], bool, bool], tuple[Reason, ...]] = field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def of(cls, effective: EffectivePolicy) -> _Checks:
+        required = effective.require - {"verified"}
+        if not effective.training_allowed:
+            required |= {"no-training"}
+        limit = effective.retention_days
+        return cls(
+            training_allowed=effective.training_allowed,
+            require=effective.require,
+            required=required,
+            retention_limit=math.inf if limit is None else limit,
+            stale_as_unknown=effective.stale_as_unknown,
+            exclude=effective.exclude,
+            only=effective.only,
+            sources=effective.sources,
+        )
+
+    def verdicts(self, candidates: _Candidates, today: date) -> list[tuple[Reason, ...]]:
+        """The reasons of every profile of the candidates, in profile order."""
+        by_facts = [self.policy_reasons(facts, today) for facts in candidates.facts]
+        by_provider = [self.provider_reasons(provider) for provider in candidates.providers]
+        return [
+            by_facts[facts] + by_provider[provider] + (() if enabled else _DISABLED)
+            for facts, provider, enabled in candidates.profiles
+        ]
+
+    def policy_reasons(self, facts: _Facts, today: date) -> tuple[Reason, ...]:
+        stale = facts.is_stale(today)
+        seen = _UNKNOWN_FACTS if stale and self.stale_as_unknown else facts
+        over_limit = seen.retention > self.retention_limit
+        stale_fails = stale and "verified" in self.require
+        if self.required <= seen.tags and not over_limit and not stale_fails:
+            return ()
+        failure = (self.required - seen.tags, over_limit, stale_fails)
+        if failure not in self.failures:
+            self.failures[failure] = self._failure_reasons(*failure)
+        return self.failures[failure]
+
+    def _failure_reasons(
+        self, missing: frozenset[str], over_limit: bool, stale_fails: bool
+    ) -> tuple[Reason, ...]:
+        tags = sorted(missing, key=_tag_rank)
+        reasons = [reason for tag in tags for reason in self._missing_tag_reasons(tag)]
+        if over_limit:
+            reasons.append(self._reason("retention_exceeds_limit", "retention_days"))
+        if stale_fails:
+            reasons.append(self._reason("policy_stale", "require:verified"))
+        return tuple(reasons)
+
+    def _missing_tag_reasons(self, tag: str) -> list[Reason]:
+        reasons = []
+        if tag == "no-training" and not self.training_allowed:
+            reasons.append(self._reason("trains_on_data", "training_allowed"))
+        if tag in self.require:
+            reasons.append(self._reason(_reason_code(tag), f"require:{tag}"))
+        return reasons
+
+    def provider_reasons(self, provider: str) -> tuple[Reason, ...]:
+        reasons = []
+        if provider in self.exclude:
+            reasons.append(self._reason("provider_excluded", f"exclude:{provider}"))
+        if self.only is not None and provider not in self.only:
+            reasons.append(self._reason("provider_not_allowed", "only"))
+        return tuple(reasons)
+
+    def _reason(self, code: str, constraint: str) -> Reason:
+        if constraint not in self.made:
+            source = self.sources.get(constraint, "unspecified")
+            self.made[constraint] = Reason(code, constraint, source)
+        return self.made[constraint]
+
+
+_DISABLED = (Reason("endpoint_disabled", "endpoint", "catalog"),)
+
+
+def evaluate(endpoint: Endpoint, effective: EffectivePolicy, today: date) -> tuple[Reason, ...]:
+    """Every reason the endpoint may not serve under `effective`; empty means eligible."""
+    candidates = _candidates([endpoint], {endpoint.policy: _Facts.of(endpoint.policy)})
+    return effective._checks.verdicts(candidates, today)[0]
+
+
+def resolve(catalog: Catalog, model: str, effective: EffectivePolicy, today: date) -> Resolution:
+    """Split the model's endpoints (every endpoint for anyapi/auto) into eligible and excluded."""
+    candidates = catalog._candidates_for(model)
+    verdicts = effective._checks.verdicts(candidates, today)
+    eligible, excluded = _partition(candidates, verdicts)
+    eligible = _preferred_first(eligible, effective.order)
+    relaxations = () if eligible else _relaxations(candidates, verdicts, effective, today)
+    return Resolution(model, catalog.version, effective, eligible, excluded, relaxations)
+
+
+def _partition(
+    candidates: _Candidates, verdicts: list[tuple[Reason, ...]]
+) -> tuple[list[Endpoint], tuple[Exclusion, ...]]:
+    eligible = []
+    excluded = []
+    for endpoint, profile in zip(candidates.endpoints, candidates.profile_of, strict=True):
+        if reasons := verdicts[profile]:
+            excluded.append(Exclusion(endpoint, reasons))
+        else:
+            eligible.append(endpoint)
+    return eligible, tuple(excluded)
+
+
+def _preferred_first(endpoints: list[Endpoint], order: tuple[str, ...]) -> tuple[Endpoint, ...]:
+    if not order:
+        return tuple(endpoints)
+    rank: dict[str, int] = {}
+    for position, provider in enumerate(order):
+        rank.setdefault(provider, position)
+    return tuple(sorted(endpoints, key=lambda e: rank.get(e.provider, len(order))))
+
+
+# --- Relaxations --------------------------------------------------------------------------------
+
+MAX_RELAXATIONS = 3
+
+
+def _relaxations(
+    candidates: _Candidates,
+    verdicts: list[tuple[Reason, ...]],
+    effective: EffectivePolicy,
+    today: date,
+) -> tuple[Relaxation, ...]:
+    # Lifting a set S of constraints unlocks the endpoints whose failing constraints all lie in
+    # S, so the smallest useful sets are exactly the smallest failing sets, each unlocking the
+    # endpoints that fail it exactly.
+    profiles_failing = _profiles_by_failing_constraints(verdicts)
+    if not profiles_failing:
+        return ()
+    fewest = min(map(len, profiles_failing))
+    ids_of = _endpoint_ids_by_profile(candidates)
+    options = []
+    for constraints, profiles in profiles_failing.items():
+        if len(constraints) == fewest:
+            unlocks = sorted(endpoint_id for p in profiles for endpoint_id in ids_of[p])
+            retention = max(_retention_seen(candidates, p, effective, today) for p in profiles)
+            options.append(_relaxation(sorted(constraints), unlocks, retention, effective.sources))
+    options.sort(key=lambda option: (-len(option.unlocks), option.constraints))
+    return tuple(options[:MAX_RELAXATIONS])
+
+
+def _profiles_by_failing_constraints(
+    verdicts: list[tuple[Reason, ...]],
+) -> dict[frozenset[str], list[int]]:
+    profiles_failing = defaultdict(list)
+    for profile, reasons in enumerate(verdicts):
+        constraints = frozenset(reason.constraint for reason in reasons)
+        if "endpoint" not in constraints:  # a disabled endpoint is not the caller's to relax
+            profiles_failing[constraints].append(profile)
+    return profiles_failing
+
+
+def _endpoint_ids_by_profile(candidates: _Candidates) -> dict[int, list[str]]:
+    ids_of = defaultdict(list)
+    for endpoint, profile in zip(candidates.endpoints, candidates.profile_of, strict=True):
+        ids_of[profile].append(endpoint.id)
+    return ids_of
+
+
+def _retention_seen(
+    candidates: _Candidates, profile: int, effective: EffectivePolicy, today: date
+) -> float:
+    facts = candidates.facts[candidates.profiles[profile][0]]
+    return _facts_seen(facts, effective.stale_as_unknown, today).retention
+
+
+def _relaxation(
+    constraints: list[str], unlocks: list[str], retention: float, sources: Mapping[str, str]
+) -> Relaxation:
+    phrases = [_relaxation_phrase(c, retention, sources) for c in constraints]
+    count = f"{len(unlocks)} endpoint{'' if len(unlocks) == 1 else 's'}"
+    description = f"{' and '.join(phrases)} unlocks {count}"
+    return Relaxation(tuple(constraints), description, tuple(unlocks))
+
+
+def _relaxation_phrase(constraint: str, retention: float, sources: Mapping[str, str]) -> str:
+    if constraint == "retention_days" and retention != math.inf:
+        return f"allowing {retention}-day retention"
+    return f"dropping {constraint} ({sources.get(constraint, 'unspecified')})"
