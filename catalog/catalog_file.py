@@ -61,6 +61,9 @@ class PolicyIn(Strict):
             raise ValueError("retention 'days' needs retention_days")
         return self
 
+    def is_empty(self) -> bool:
+        return not self.model_dump(exclude_defaults=True)
+
     def fields(self) -> dict:
         """The policy fields this level gives, sets as sorted lists."""
         given = self.model_dump(

@@ -64,7 +64,7 @@ class Loader:
             for item in catalog.endpoints:
                 provider, provider_policy = providers[item.provider]
                 endpoint = self._endpoint(models[item.model], provider, item.enabled)
-                if item.policy is not None:
+                if item.policy is not None and not item.policy.is_empty():
                     content = version_content(item.policy, inherited=provider_policy)
                     self._policy(provider, endpoint, content)
         return self.report

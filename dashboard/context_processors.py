@@ -8,7 +8,10 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     memberships = list(Membership.objects.filter(user=user).select_related("account"))
-    current = getattr(request, "membership", None)
+    current = getattr(request, "membership", None) or next(
+        (m for m in memberships if m.account.slug == request.session.get("current_account")),
+        None,
+    )
     return {
         "nav_memberships": memberships,
         "nav_current": current,

@@ -11,6 +11,14 @@ class ThrottledLoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match. Note that the password is "
+        "case-sensitive.",
+    }
+
+    def clean_username(self):
+        return self.cleaned_data["username"].lower()
 
     def clean(self):
         email, ip = self.data.get("username", ""), client_ip(self.request)

@@ -171,9 +171,9 @@ class ApiKey(models.Model):
 
     @classmethod
     def issue(cls, *, name, kind=Kind.INFERENCE, account=None, created_by=None):
+        """Create a key and return it with its secret, which is never stored."""
         if created_by is not None and not created_by.is_authenticated:
             created_by = None
-        """Create a key and return it with its secret, which is never stored."""
         prefix = "aa" + secrets.token_hex((cls.PREFIX_LENGTH - 2) // 2)
         secret = secrets.token_urlsafe(32)
         key = cls.objects.create(

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from catalog import views as catalog_views
 from catalog.api import router as catalog_router
 
 from .api import api
@@ -28,6 +29,10 @@ urlpatterns = [
     path("accounts/", accounts.account_list, name="account_list"),
     path("a/<slug:account_slug>/", include(account_patterns)),
     path("invitations/<str:token>/", accounts.accept_invitation, name="accept_invitation"),
+    path("catalog/", catalog_views.catalog_list, name="catalog_list"),
+    path("catalog/providers/", catalog_views.provider_list, name="provider_list"),
+    path("catalog/providers/<slug:slug>/", catalog_views.provider_detail, name="provider_detail"),
+    path("playground/", catalog_views.playground, name="playground"),
     path("healthz", health.healthz, name="healthz"),
     path("api/", api.urls),
 ]

@@ -22,6 +22,14 @@ def test_a_key_secret_is_never_stored(personas):
     assert secret.split(".", 1)[1] not in _all_text_in_database()
 
 
+def test_a_cached_key_lookup_needs_no_query(personas, django_assert_num_queries):
+    key, secret = ApiKey.issue(name="gateway", account=personas.account)
+    ApiKey.authenticate(secret)
+    with django_assert_num_queries(0):
+        cached = ApiKey.authenticate(secret)
+    assert cached == key and cached.account.slug == "acme"
+
+
 def test_a_created_key_authenticates_and_records_last_use(personas):
     key, secret = ApiKey.issue(name="gateway", account=personas.account)
     assert ApiKey.authenticate(secret) == key
@@ -89,6 +97,7 @@ def test_an_htmx_key_creation_returns_only_the_panel(client_for, personas):
 
 def test_owner_revokes_a_key_and_it_stops_working(client_for, personas):
     key, secret = ApiKey.issue(name="gateway", account=personas.account)
+    assert ApiKey.authenticate(secret) == key  # now in the cache
     client_for(personas.owner).post(f"/a/acme/keys/{key.prefix}/revoke/")
     assert ApiKey.authenticate(secret) is None
     event = AuditEvent.objects.get(action="apikey.revoked")

@@ -8,6 +8,10 @@ def _try(client, email, password, ip="198.51.100.7"):
     return client.post("/login/", {"username": email, "password": password}, REMOTE_ADDR=ip)
 
 
+def test_the_email_is_not_case_sensitive(client, personas):
+    assert _try(client, "Owner@ACME.test", personas.PASSWORD).status_code == 302
+
+
 def test_signing_in_with_the_right_password_lands_on_the_account(client, personas):
     response = _try(client, "owner@acme.test", personas.PASSWORD)
     assert response.status_code == 302

@@ -1,0 +1,64 @@
+"""Plain-language badges for a policy, shared by the catalog pages and the activity page."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from . import resolver
+
+
+@dataclass(frozen=True)
+class Badge:
+    label: str
+    tone: str  # good, bad, warn, neutral
+    title: str
+
+
+def training_badge(policy: resolver.Policy) -> Badge:
+    if policy.training == "no":
+        return Badge("no training", "good", "The provider does not train on API data")
+    if policy.training == "yes":
+        return Badge("trains on data", "bad", "The provider may train on prompts and outputs")
+    return Badge("training unknown", "warn", "Unknown counts as 'may train'")
+
+
+def retention_badge(policy: resolver.Policy) -> Badge:
+    if policy.retention == "zero":
+        return Badge("zero retention", "good", "Prompts and outputs are not kept")
+    if policy.retention == "days":
+        days = policy.retention_days
+        return Badge(
+            f"kept {days} d",
+            "neutral" if days <= 30 else "warn",
+            f"Prompts and outputs may be kept for {days} days",
+        )
+    if policy.retention == "indefinite":
+        return Badge("kept indefinitely", "bad", "Prompts and outputs may be kept forever")
+    return Badge("retention unknown", "warn", "Unknown counts as kept indefinitely")
+
+
+def safety_badge(policy: resolver.Policy) -> Badge:
+    if policy.safety_retention == "none":
+        return Badge("no safety retention", "good", "Nothing is kept even when flagged")
+    if policy.safety_retention == "flagged_only":
+        return Badge(
+            "flagged kept", "neutral", "Content flagged for abuse may be kept and reviewed"
+        )
+    return Badge("safety retention unknown", "warn", "Unknown counts as 'flagged content kept'")
+
+
+def publishing_badge(policy: resolver.Policy) -> Badge | None:
+    if policy.publishes_prompts == "yes":
+        return Badge("publishes prompts", "bad", "The provider may publish prompts")
+    if policy.publishes_prompts == "unknown":
+        return Badge("publishing unknown", "warn", "Unknown counts as 'may publish'")
+    return None
+
+
+def policy_badges(policy: resolver.Policy, today: date) -> list[Badge]:
+    badges = [training_badge(policy), retention_badge(policy), safety_badge(policy)]
+    if publishing := publishing_badge(policy):
+        badges.append(publishing)
+    badges += [Badge(cert, "neutral", "Certification") for cert in sorted(policy.certifications)]
+    if policy.is_stale(today):
+        badges.append(Badge("stale", "bad", "Past its review date: `verified` excludes it"))
+    return badges

@@ -1,0 +1,54 @@
+from django import template
+
+from catalog.models import PolicyVersion
+
+register = template.Library()
+
+LABELS = {
+    "training": "Training on API data",
+    "retention": "Retention",
+    "retention_days": "Retention days",
+    "safety_retention": "Safety retention",
+    "publishes_prompts": "Publishes prompts",
+    "certifications": "Certifications",
+    "regions": "Regions",
+}
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key)
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(value) or "none listed"
+    return str(value)
+
+
+@register.filter
+def policy_rows(version: PolicyVersion) -> list[dict]:
+    """One row per field: overrides show only what they change; defaults show every field."""
+    rows = []
+    for name in PolicyVersion.FIELDS:
+        value = getattr(version, name)
+        if value is None and (version.endpoint_id or name == "retention_days"):
+            continue
+        rows.append(
+            {
+                "label": LABELS[name],
+                "value": "not stated — counts as unknown" if value is None else _shown(value),
+                "evidence": version.evidence.get(name),
+            }
+        )
+    return rows
+
+
+@register.filter
+def getlist(querydict, key):
+    return querydict.getlist(key) if hasattr(querydict, "getlist") else []
+
+
+@register.filter
+def make_list_words(value: str) -> list[str]:
+    return value.split()

@@ -1,0 +1,125 @@
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from dashboard.access import public, signed_in
+
+from . import resolver
+from .badges import policy_badges
+from .history import version_timeline
+from .models import PolicyVersion, Provider
+from .playground import run_playground
+from .snapshot import get_catalog
+
+FILTER_TAGS = ["no-training", "zero-retention", "no-safety-retention", "no-publishing", "verified"]
+RETENTION_ORDER = {"zero": 0, "days": 1, "indefinite": 3, "unknown": 4}
+TRAINING_ORDER = {"no": 0, "unknown": 1, "yes": 2}
+SORT_KEYS = {
+    "endpoint": lambda e: e.id,
+    "model": lambda e: (e.model, e.provider),
+    "provider": lambda e: (e.provider, e.model),
+    "training": lambda e: (TRAINING_ORDER[e.policy.training], e.id),
+    "retention": lambda e: (
+        RETENTION_ORDER[e.policy.retention],
+        e.policy.retention_days or 0,
+        e.id,
+    ),
+    "certifications": lambda e: (-len(e.policy.certifications), e.id),
+}
+
+
+def _filters(request) -> dict:
+    tags = [t for t in request.GET.getlist("require") if t in FILTER_TAGS]
+    sort = request.GET.get("sort", "model")
+    return {
+        "require": tags,
+        "q": request.GET.get("q", "").strip()[:100],
+        "sort": sort if sort in SORT_KEYS else "model",
+    }
+
+
+def _matching_endpoints(filters, today):
+    effective = resolver.merge(
+        [("filter", resolver.Constraints(require=frozenset(filters["require"])))]
+    )
+    resolution = resolver.resolve(get_catalog(), resolver.AUTO_MODEL, effective, today)
+    needle = filters["q"].lower()
+    found = (
+        [e for e in resolution.eligible if needle in e.id.lower()]
+        if needle
+        else resolution.eligible
+    )
+    return sorted(found, key=SORT_KEYS[filters["sort"]]), len(resolution.eligible) + len(
+        resolution.excluded
+    )
+
+
+@public
+def catalog_list(request):
+    today = timezone.now().date()
+    filters = _filters(request)
+    endpoints, total = _matching_endpoints(filters, today)
+    context = {
+        "filters": filters,
+        "filter_tags": FILTER_TAGS,
+        "rows": [(e, policy_badges(e.policy, today)) for e in endpoints],
+        "total": total,
+        "provider_names": dict(Provider.objects.values_list("slug", "name")),
+        "sort_keys": list(SORT_KEYS),
+    }
+    template = "catalog/endpoint_list.html"
+    return render(request, f"{template}#results" if request.htmx else template, context)
+
+
+@public
+def provider_list(request):
+    today = timezone.now().date()
+    catalog = get_catalog()
+    by_provider = {}
+    for endpoint in catalog.endpoints_for(resolver.AUTO_MODEL):
+        by_provider.setdefault(endpoint.provider, []).append(endpoint)
+    providers = Provider.objects.all()
+    rows = [(p, by_provider.get(p.slug, [])) for p in providers]
+    return render(request, "catalog/provider_list.html", {"rows": rows, "today": today})
+
+
+def _get_provider(slug) -> Provider:
+    return get_object_or_404(Provider, slug=slug)
+
+
+@public
+def provider_detail(request, slug):
+    provider = _get_provider(slug)
+    today = timezone.now().date()
+    versions = list(
+        PolicyVersion.objects.filter(provider=provider)
+        .select_related("endpoint__model", "endpoint__provider", "decided_by", "proposed_by")
+        .order_by("endpoint_id", "-number")
+    )
+    endpoints = [e for e in get_catalog().endpoints_for(resolver.AUTO_MODEL) if e.provider == slug]
+    current_default = next(
+        (
+            v
+            for v in versions
+            if v.endpoint_id is None and v.status == "approved" and v.superseded_at is None
+        ),
+        None,
+    )
+    context = {
+        "provider": provider,
+        "current": current_default,
+        "endpoints": [(e, policy_badges(e.policy, today)) for e in endpoints],
+        "overrides": [
+            v
+            for v in versions
+            if v.endpoint_id and v.status == "approved" and v.superseded_at is None
+        ],
+        "timeline": version_timeline(versions),
+    }
+    return render(request, "catalog/provider_detail.html", context)
+
+
+@signed_in
+def playground(request):
+    context = run_playground(request)
+    template = "catalog/playground_form.html"
+    return render(request, f"{template}#result" if request.htmx else template, context)
