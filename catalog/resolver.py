@@ -677,6 +677,8 @@ def _relaxations(
     options = []
     for constraints, profiles in profiles_failing.items():
         if len(constraints) == fewest:
+            if "retention_days" in constraints:
+                profiles = _least_retention_needed(candidates, profiles, effective, today)
             unlocks = sorted(endpoint_id for p in profiles for endpoint_id in ids_of[p])
             retention = max(_retention_seen(candidates, p, effective, today) for p in profiles)
             options.append(_relaxation(sorted(constraints), unlocks, retention, effective.sources))
@@ -700,6 +702,18 @@ def _endpoint_ids_by_profile(candidates: _Candidates) -> dict[int, list[str]]:
     for endpoint, profile in zip(candidates.endpoints, candidates.profile_of, strict=True):
         ids_of[profile].append(endpoint.id)
     return ids_of
+
+
+def _least_retention_needed(
+    candidates: _Candidates, profiles: list[int], effective: EffectivePolicy, today: date
+) -> list[int]:
+    """The profiles unlocked by the smallest longer limit; dropping the limit only when every
+    one of them may keep data without bound."""
+    needed = {p: _retention_seen(candidates, p, effective, today) for p in profiles}
+    finite = [days for days in needed.values() if days != math.inf]
+    if not finite:
+        return profiles
+    return [p for p in profiles if needed[p] <= min(finite)]
 
 
 def _retention_seen(

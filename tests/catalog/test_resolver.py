@@ -690,7 +690,7 @@ def test_nothing_is_relaxed_while_an_endpoint_is_eligible():
     assert resolve(catalog, MODEL, request(training_allowed=False), TODAY).relaxations == ()
 
 
-def test_relaxing_retention_names_the_smallest_limit_that_unlocks_the_endpoints():
+def test_relaxing_retention_names_the_smallest_limit_that_unlocks_an_endpoint():
     catalog = Catalog(
         1,
         [
@@ -702,8 +702,17 @@ def test_relaxing_retention_names_the_smallest_limit_that_unlocks_the_endpoints(
     resolution = resolve(catalog, MODEL, request(retention_days=1), TODAY)
     (relaxation,) = resolution.relaxations
     assert relaxation.constraints == ("retention_days",)
-    assert relaxation.description == "allowing 30-day retention unlocks 3 endpoints"
-    assert relaxation.unlocks == (f"{MODEL}@a", f"{MODEL}@b", f"{MODEL}@c")
+    assert relaxation.description == "allowing 7-day retention unlocks 1 endpoint"
+    assert relaxation.unlocks == (f"{MODEL}@a",)
+
+
+def test_a_finite_longer_limit_is_smaller_than_dropping_the_limit():
+    catalog = Catalog(
+        1,
+        [endpoint("a", retention="indefinite"), endpoint("b", retention="days", retention_days=90)],
+    )
+    (relaxation,) = resolve(catalog, MODEL, request(retention_days=30), TODAY).relaxations
+    assert relaxation.description == "allowing 90-day retention unlocks 1 endpoint"
 
 
 def test_relaxing_retention_for_unbounded_retention_drops_the_limit():
