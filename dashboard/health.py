@@ -56,9 +56,17 @@ def _worker():
     return {"last_heartbeat": seen}
 
 
+def _catalog():
+    from catalog.snapshot import get_catalog
+
+    catalog = get_catalog()
+    return {"version": catalog.version, "models": len(catalog.models())}
+
+
 def report() -> dict:
     return {
         "database": _check(_database),
+        "catalog": _check(_catalog),
         "cache": _check(_cache),
         "broker": _check(_broker),
         "worker": _check(_worker),

@@ -87,7 +87,7 @@ def test_healthz_reports_each_dependency(client):
     response = client.get("/healthz")
     body = response.json()
     assert response.status_code == 200 and body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker", "worker"}
+    assert set(body["checks"]) == {"database", "catalog", "cache", "broker", "worker"}
     assert body["checks"]["database"]["ok"] and body["checks"]["cache"]["ok"]
     assert body["checks"]["broker"]["ok"]
 

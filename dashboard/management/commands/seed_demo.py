@@ -3,9 +3,11 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from catalog.models import PolicyVersion
 from dashboard import audit
 from dashboard.apikeys import create_key
 from dashboard.models import Account, ApiKey, Membership, Role
@@ -16,14 +18,21 @@ DEMO_PRIVACY = "privacy@anyapi.test"
 
 
 class Command(BaseCommand):
-    help = "Create the demo account, its owner and a privacy-team reviewer, printing the logins."
+    help = (
+        "Load the shipped catalog if the catalog is empty, then create the demo account, its "
+        "owner and a privacy-team reviewer, printing the logins."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--password", help="use this password instead of a random one")
 
-    @transaction.atomic
     def handle(self, password=None, **options):
-        password = password or secrets.token_urlsafe(12)
+        if not PolicyVersion.objects.exists():
+            call_command("seed_catalog", stdout=self.stdout)
+        self._seed_accounts(password or secrets.token_urlsafe(12))
+
+    @transaction.atomic
+    def _seed_accounts(self, password):
         owner = self._user(DEMO_OWNER, password)
         reviewer = self._user(DEMO_PRIVACY, password)
         reviewer.groups.add(Group.objects.get_or_create(name=settings.PRIVACY_TEAM_GROUP)[0])
