@@ -3,7 +3,7 @@
 Errors are always `{"error": {"code", "message", ...}}` with a 4xx status (PRODUCT.md §3).
 """
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -48,7 +48,7 @@ class KeyAuth(HttpBearer):
             raise ApiError(
                 403,
                 "wrong_key_kind",
-                f"A {key.kind} key cannot call this endpoint; use: {allowed}.",
+                f"{key.kind.capitalize()} keys cannot call this endpoint; use: {allowed}.",
             )
         return key
 
@@ -91,6 +91,11 @@ def on_invalid_request(request, exc: NinjaValidationError):
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
     return error_response(request, 401, "unauthorized", "A valid API key is required.")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error_response(request, 404, "not_found", "No such object in this account.")
 
 
 @api.exception_handler(HttpError)

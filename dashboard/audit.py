@@ -15,13 +15,25 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
-def record(action, *, account=None, actor=None, request=None, target="", before=None, after=None):
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
+def record(
+    action,
+    *,
+    account=None,
+    actor=None,
+    actor_label=None,
+    request=None,
+    target="",
+    before=None,
+    after=None,
+):
+    """Append one event. `actor_label` names a non-person actor, such as an API key."""
+    user = getattr(request, "user", None)
+    if actor is None and user is not None and user.is_authenticated:
+        actor = user
     return AuditEvent.objects.create(
         account=account,
         actor=actor,
-        actor_label=actor.email if actor else "system",
+        actor_label=actor_label or (actor.email if actor else "system"),
         action=action,
         target=str(target)[:200],
         before=before,

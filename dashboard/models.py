@@ -318,3 +318,179 @@ def unique_account_slug(name: str) -> str:
         n += 1
         slug = f"{base}-{n}"
     return slug
+
+
+class Classification(models.TextChoices):
+    PUBLIC = "public", "Public"
+    INTERNAL = "internal", "Internal"
+    CONFIDENTIAL = "confidential", "Confidential"
+    REGULATED = "regulated", "Regulated"
+
+
+class PolicyLayer(models.Model):
+    """The request vocabulary of PRODUCT.md §2, stored for an account or a key.
+
+    NULL or empty means "this layer says nothing" about that constraint.
+    """
+
+    training_allowed = models.BooleanField(null=True, blank=True)
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    require = models.JSONField(default=list, blank=True)
+    exclude = models.JSONField(default=list, blank=True)
+    only = models.JSONField(null=True, blank=True)
+    classification = models.CharField(
+        max_length=12, choices=Classification.choices, null=True, blank=True
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    VOCABULARY = (
+        "training_allowed",
+        "retention_days",
+        "require",
+        "exclude",
+        "only",
+        "classification",
+    )
+
+    class Meta:
+        abstract = True
+
+    def as_vocabulary(self) -> dict:
+        return {name: getattr(self, name) for name in self.VOCABULARY}
+
+
+class PrivacyDefaults(PolicyLayer):
+    """An account's privacy defaults: the first layer of every resolution for its keys."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="privacy")
+    regulated_certifications = models.JSONField(default=list, blank=True)
+    stale_as_unknown = models.BooleanField(
+        default=False, help_text="A policy past its review date counts as unknown"
+    )
+
+    VOCABULARY = (*PolicyLayer.VOCABULARY, "regulated_certifications", "stale_as_unknown")
+
+    def __str__(self):
+        return f"privacy defaults of {self.account}"
+
+
+class KeyGuardrail(PolicyLayer):
+    """A key's guardrail: only ever stricter than its account's defaults."""
+
+    key = models.OneToOneField(ApiKey, on_delete=models.CASCADE, related_name="guardrail")
+
+    def __str__(self):
+        return f"guardrail of {self.key}"
+
+
+class ProviderExceptionQuerySet(models.QuerySet):
+    def active(self, now=None):
+        return self.filter(until__gt=now or timezone.now(), revoked_at__isnull=True)
+
+
+class ProviderException(models.Model):
+    """An owner's time-boxed permission to route to one provider that the account's or a key's
+    provider lists would otherwise exclude. Privacy constraints stay hard."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="exceptions")
+    key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, null=True, blank=True, related_name="exceptions"
+    )
+    provider = models.CharField(max_length=60)
+    until = models.DateTimeField()
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    warned_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ProviderExceptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-until"]
+        indexes = [
+            # The expiry task scans exceptions that have not been marked expired yet.
+            models.Index(fields=["expired_at", "until"], name="dashboard_exception_due_idx"),
+        ]
+
+    def __str__(self):
+        scope = f"key {self.key.prefix}" if self.key_id else "the account"
+        return f"{self.provider} allowed for {scope} until {self.until:%Y-%m-%d}"
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        CATALOG_CHANGE = "catalog_change", "Catalog change affecting my endpoints"
+        EXCEPTION_EXPIRING = "exception_expiring", "Exception about to expire"
+        EXCEPTION_EXPIRED = "exception_expired", "Exception expired"
+        PROVIDER_JOINED = "provider_joined", "New provider joined"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The bell's unread count for the signed-in user.
+            models.Index(fields=["user", "read_at"], name="dashboard_notif_unread_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.user}: {self.title}"
+
+
+class EmailMute(models.Model):
+    """A member who wants no email of one kind (the in-app notification stays)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_mutes"
+    )
+    kind = models.CharField(max_length=24, choices=Notification.Kind.choices)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"], name="dashboard_emailmute_user_kind_uniq"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} mutes {self.kind} email"
+
+
+class Receipt(models.Model):
+    """What a `regulated` resolution decided: metadata only, never request content."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="receipts")
+    key_prefix = models.CharField(max_length=ApiKey.PREFIX_LENGTH)
+    model = models.CharField(max_length=120)
+    catalog_version = models.PositiveIntegerField()
+    policy_hash = models.CharField(max_length=64)
+    eligible = models.JSONField(default=list)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The receipts page and export of one account, newest first.
+            models.Index(fields=["account", "-created"], name="dashboard_receipt_acct_idx"),
+        ]
+
+    def __str__(self):
+        return f"receipt {self.pk} of {self.account} for {self.model}"

@@ -1,11 +1,223 @@
 """The account's and the key's layers of the effective policy (PRODUCT.md §2, "Layering").
 
-Account privacy defaults and per-key guardrails are stored by the privacy-settings feature;
-until an account has set any, its layers constrain nothing and resolution follows the request.
+An account's defaults are the first layer of every resolution for its keys, a key's guardrail
+the second, and active time-boxed exceptions re-admit one provider each to the provider lists.
+The gateway reads these on every request, so they are cached per account and per key and the
+cache entry is dropped whenever one of them changes.
 """
+
+from dataclasses import replace
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
 
 from catalog import resolver
 
+from . import audit
+from .audit import changed_fields
+from .models import KeyGuardrail, PrivacyDefaults, ProviderException
+
+# A new account may not send data to providers that train on it or keep it past 30 days: the
+# `internal` class of the seed. With the shipped catalog that still leaves most models.
+NEW_ACCOUNT_DEFAULTS = {"classification": "internal"}
+CACHE_SECONDS = 300
+
+
+def defaults_for(account) -> PrivacyDefaults:
+    defaults, _ = PrivacyDefaults.objects.get_or_create(
+        account=account, defaults=NEW_ACCOUNT_DEFAULTS
+    )
+    return defaults
+
+
+def guardrail_for(key) -> KeyGuardrail | None:
+    return KeyGuardrail.objects.filter(key=key).first()
+
+
+def constraints_from(vocabulary: dict | None) -> resolver.Constraints:
+    if not vocabulary:
+        return resolver.Constraints()
+    only = vocabulary.get("only")
+    return resolver.Constraints(
+        training_allowed=vocabulary.get("training_allowed"),
+        retention_days=vocabulary.get("retention_days"),
+        require=frozenset(vocabulary.get("require") or ()),
+        exclude=frozenset(vocabulary.get("exclude") or ()),
+        only=None if only is None else frozenset(only),
+        classification=vocabulary.get("classification"),
+        regulated_certifications=frozenset(vocabulary.get("regulated_certifications") or ()),
+        stale_as_unknown=bool(vocabulary.get("stale_as_unknown")),
+    )
+
+
+def with_exceptions(constraints: resolver.Constraints, providers) -> resolver.Constraints:
+    """Re-admit excepted providers to this layer's provider lists, and nothing else."""
+    if not providers:
+        return constraints
+    only = constraints.only
+    return replace(
+        constraints,
+        exclude=constraints.exclude - set(providers),
+        only=None if only is None else only | set(providers),
+    )
+
+
+def _account_cache_key(account_id) -> str:
+    return f"privacy:account:{account_id}"
+
+
+def _key_cache_key(key_id) -> str:
+    return f"privacy:key:{key_id}"
+
+
+def _account_entry(account_id) -> dict:
+    defaults = PrivacyDefaults.objects.filter(account_id=account_id).first()
+    now = timezone.now()
+    exceptions = list(ProviderException.objects.active(now).filter(account_id=account_id))
+    return {
+        "vocabulary": defaults.as_vocabulary() if defaults else NEW_ACCOUNT_DEFAULTS,
+        "exceptions": [(e.key_id, e.provider) for e in exceptions],
+        # Cached no longer than the first exception lasts, so expiry is never late.
+        "ttl": min([CACHE_SECONDS, *(int((e.until - now).total_seconds()) for e in exceptions)]),
+    }
+
+
+def _key_entry(key_id) -> dict:
+    guardrail = KeyGuardrail.objects.filter(key_id=key_id).first()
+    return {"vocabulary": guardrail.as_vocabulary() if guardrail else None}
+
+
+def _cached_entries(key) -> tuple[dict, dict]:
+    names = [_account_cache_key(key.account_id), _key_cache_key(key.pk)]
+    found = cache.get_many(names)
+    account = found.get(names[0])
+    if account is None:
+        account = _account_entry(key.account_id)
+        cache.set(names[0], account, timeout=max(1, account["ttl"]))
+    guardrail = found.get(names[1])
+    if guardrail is None:
+        guardrail = _key_entry(key.pk)
+        cache.set(names[1], guardrail, timeout=CACHE_SECONDS)
+    return account, guardrail
+
 
 def layers_for_key(key) -> list[tuple[str, resolver.Constraints]]:
-    return []
+    if key is None or key.account_id is None:
+        return []
+    account, guardrail = _cached_entries(key)
+    excepted = [provider for key_id, provider in account["exceptions"] if key_id in (None, key.pk)]
+    return [
+        ("account", with_exceptions(constraints_from(account["vocabulary"]), excepted)),
+        ("key", with_exceptions(constraints_from(guardrail["vocabulary"]), excepted)),
+    ]
+
+
+def layers_for_account(account) -> list[tuple[str, resolver.Constraints]]:
+    """The account layer alone, as the settings page previews and `models available` lists."""
+    excepted = list(
+        ProviderException.objects.active()
+        .filter(account=account, key__isnull=True)
+        .values_list("provider", flat=True)
+    )
+    defaults = defaults_for(account)
+    return [("account", with_exceptions(constraints_from(defaults.as_vocabulary()), excepted))]
+
+
+def forget_account(account_id) -> None:
+    cache.delete(_account_cache_key(account_id))
+
+
+def forget_key(key_id) -> None:
+    cache.delete(_key_cache_key(key_id))
+
+
+# --- Guardrails may only be stricter ------------------------------------------------------------
+
+CLASS_RANK = {name: rank for rank, name in enumerate(resolver.CLASSIFICATIONS)}
+
+
+def looser_fields(account: dict, guardrail: dict) -> list[tuple[str, str]]:
+    """(field, message) for each way the guardrail would loosen the account's defaults."""
+    problems = []
+    if guardrail.get("training_allowed") and account.get("training_allowed") is False:
+        problems.append(("training_allowed", "the account does not allow training"))
+    limit, wanted = account.get("retention_days"), guardrail.get("retention_days")
+    if limit is not None and wanted is not None and wanted > limit:
+        problems.append(("retention_days", f"the account allows at most {limit} days"))
+    account_only, wanted_only = account.get("only"), guardrail.get("only")
+    if account_only is not None and wanted_only is not None:
+        extra = sorted(set(wanted_only) - set(account_only))
+        if extra:
+            problems.append(("only", f"the account does not allow {', '.join(extra)}"))
+    if _rank(guardrail) < _rank(account) and guardrail.get("classification"):
+        problems.append(
+            ("classification", f"the account's classification is {account['classification']}")
+        )
+    return problems
+
+
+def _rank(vocabulary: dict) -> int:
+    return CLASS_RANK.get(vocabulary.get("classification") or "public", 0)
+
+
+# --- Changing the layers, audited -------------------------------------------------------------
+
+
+class GuardrailLooserThanAccount(Exception):
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        field, message = problems[0]
+        super().__init__(f"{field}: a guardrail may only be stricter, and {message}")
+
+
+def _forget_now_and_after_commit(forget, pk) -> None:
+    # Now, so this process reads its own write; after commit, in case another process cached
+    # the old value in between.
+    forget(pk)
+    transaction.on_commit(lambda: forget(pk))
+
+
+def _apply(instance, vocabulary: dict) -> tuple[dict, dict]:
+    before = instance.as_vocabulary()
+    for name, value in vocabulary.items():
+        setattr(instance, name, value)
+    instance.save()
+    return changed_fields(before, instance.as_vocabulary())
+
+
+@transaction.atomic
+def save_defaults(account, vocabulary: dict, **who) -> PrivacyDefaults:
+    defaults = defaults_for(account)
+    before, after = _apply(defaults, vocabulary)
+    _forget_now_and_after_commit(forget_account, account.pk)
+    if after:
+        audit.record(
+            "privacy.defaults_changed",
+            account=account,
+            target=account.slug,
+            before=before,
+            after=after,
+            **who,
+        )
+    return defaults
+
+
+@transaction.atomic
+def save_guardrail(key, vocabulary: dict, **who) -> KeyGuardrail:
+    problems = looser_fields(defaults_for(key.account).as_vocabulary(), vocabulary)
+    if problems:
+        raise GuardrailLooserThanAccount(problems)
+    guardrail, _ = KeyGuardrail.objects.get_or_create(key=key)
+    before, after = _apply(guardrail, vocabulary)
+    _forget_now_and_after_commit(forget_key, key.pk)
+    if after:
+        audit.record(
+            "privacy.guardrail_changed",
+            account=key.account,
+            target=key.prefix,
+            before=before,
+            after=after,
+            **who,
+        )
+    return guardrail

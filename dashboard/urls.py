@@ -4,6 +4,7 @@ from catalog import views as catalog_views
 from catalog.api import router as catalog_router
 
 from .api import api
+from .config_api import router as config_router
 from .views import accounts, audit, auth, health, keys
 
 account_patterns = [
@@ -19,6 +20,7 @@ account_patterns = [
 ]
 
 api.add_router("", catalog_router)
+api.add_router("", config_router)
 
 urlpatterns = [
     path("", accounts.home, name="home"),

@@ -7,7 +7,7 @@ from django.db import connection
 
 from catalog.models import PolicyVersion
 from catalog.review import approve, propose
-from dashboard.models import ApiKey
+from dashboard.models import ApiKey, PrivacyDefaults
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +16,8 @@ CANARY = "CANARY-3b1f-confidential-financial-report"
 
 @pytest.fixture
 def secret(personas):
+    # The account sets no defaults of its own, so these tests see the request layer alone.
+    PrivacyDefaults.objects.create(account=personas.account, classification=None)
     return ApiKey.issue(name="gateway", account=personas.account)[1]
 
 
