@@ -92,3 +92,25 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog_snapshot():
+    """The compiled catalog is per process; tests must not see one another's."""
+    from catalog import snapshot
+
+    snapshot.forget()
+    yield
+    snapshot.forget()
+
+
+@pytest.fixture
+def small_catalog(db):
+    from catalog import snapshot
+    from catalog.catalog_file import parse_catalog
+    from catalog.loader import Loader
+    from tests.catalog.conftest import SMALL_CATALOG
+
+    Loader().load(parse_catalog(SMALL_CATALOG))
+    snapshot.forget()
+    return SMALL_CATALOG

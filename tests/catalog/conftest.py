@@ -1,8 +1,5 @@
-import pytest
-
-from catalog import snapshot
-from catalog.catalog_file import parse_catalog
-from catalog.loader import Loader
+"""SMALL_CATALOG: three providers that differ on every policy field, for focused tests.
+The `small_catalog` fixture that loads it lives in tests/conftest.py."""
 
 SMALL_CATALOG = {
     "providers": [
@@ -58,17 +55,3 @@ SMALL_CATALOG = {
         },
     ],
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_snapshot():
-    snapshot.forget()
-    yield
-    snapshot.forget()
-
-
-@pytest.fixture
-def small_catalog(db):
-    Loader().load(parse_catalog(SMALL_CATALOG))
-    snapshot.forget()
-    return SMALL_CATALOG
