@@ -256,3 +256,217 @@ class CatalogState(models.Model):
         cls.objects.get_or_create(pk=1)
         cls.objects.filter(pk=1).update(version=F("version") + 1)
         return cls.objects.get(pk=1).version
+
+
+# --- Watching providers' published policies (refresh jobs) ------------------------------------
+
+
+class PolicySource(models.Model):
+    """A page (or JSON document) where a provider publishes its data policy."""
+
+    class Kind(models.TextChoices):
+        PRIVACY_POLICY = "privacy_policy", "Privacy policy"
+        API_DATA_USAGE = "api_data_usage", "API data usage"
+        DPA = "dpa", "Data processing addendum"
+        ZERO_RETENTION = "zero_retention", "Zero-retention page"
+        JSON = "json", "Machine-readable JSON"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sources")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.API_DATA_USAGE)
+    url = models.URLField(max_length=500)
+    select = models.CharField(max_length=300, blank=True, help_text="CSS selector of the text")
+    remove = models.JSONField(default=list, blank=True, help_text="CSS selectors to drop")
+    strip_params = models.JSONField(default=list, blank=True, help_text="query parameters to drop")
+    interval_hours = models.PositiveIntegerField(default=12)
+    enabled = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    baseline = models.ForeignKey(
+        "SourceText", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    failure_streak = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider__slug", "url"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "url"], name="catalog_source_provider_url_uniq"
+            )
+        ]
+        indexes = [
+            # Beat's scan for sources whose turn has come.
+            models.Index(fields=["enabled", "next_run_at"], name="catalog_source_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider.slug}: {self.url}"
+
+
+class Snapshot(models.Model):
+    """A raw fetched body, compressed and stored once per distinct content hash."""
+
+    content_hash = models.CharField(max_length=64, unique=True)
+    body = models.BinaryField()
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=120, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"snapshot {self.content_hash[:12]} ({self.size} bytes)"
+
+
+class Fetch(models.Model):
+    """One attempt to fetch a source, successful or not."""
+
+    class Outcome(models.TextChoices):
+        BASELINE = "baseline"
+        UNCHANGED = "unchanged"
+        NOT_MODIFIED = "not_modified"
+        CHANGED = "changed"
+        FAILED = "failed"
+
+    source = models.ForeignKey(PolicySource, on_delete=models.CASCADE, related_name="fetches")
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.SET_NULL, null=True, blank=True)
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    status = models.PositiveIntegerField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    elapsed_ms = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The source health page shows each source's latest fetches.
+            models.Index(fields=["source", "-created"], name="catalog_fetch_source_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.source} {self.outcome} at {self.created:%Y-%m-%d %H:%M}"
+
+
+class SourceText(models.Model):
+    """The normalized text (or canonical JSON) extracted from one snapshot of a source."""
+
+    source = models.ForeignKey(PolicySource, on_delete=models.CASCADE, related_name="texts")
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="texts")
+    text = models.TextField()
+    text_hash = models.CharField(max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"text {self.text_hash[:12]} of {self.source}"
+
+
+class PolicyChangeQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(
+            status__in=[PolicyChange.Status.OPEN, PolicyChange.Status.CHANGES_REQUESTED]
+        )
+
+
+class PolicyChange(models.Model):
+    """A detected difference on a source: a proposal until a second person decides."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    source = models.ForeignKey(
+        PolicySource, on_delete=models.CASCADE, null=True, blank=True, related_name="changes"
+    )
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="changes")
+    before = models.ForeignKey(
+        SourceText, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    after = models.ForeignKey(
+        SourceText, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    version = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    material = models.BooleanField(default=False)
+    diff = models.JSONField(default=list, blank=True, help_text="word-level [op, before, after]")
+    evidence_missing = models.JSONField(default=list, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = PolicyChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The review queue: open items newest first, filterable by provider.
+            models.Index(fields=["status", "-created"], name="catalog_change_queue_idx"),
+        ]
+
+    def __str__(self):
+        return f"change {self.pk} of {self.provider.slug} ({self.status})"
+
+
+class ReviewEvent(models.Model):
+    """A comment with a decision on a change; a comment is always required."""
+
+    change = models.ForeignKey(PolicyChange, on_delete=models.CASCADE, related_name="events")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20)
+    comment = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self):
+        return f"{self.action} by {self.author} on change {self.change_id}"
+
+
+class SourceAlert(models.Model):
+    """One open "source failing" item per source, closed when the source recovers."""
+
+    source = models.ForeignKey(PolicySource, on_delete=models.CASCADE, related_name="alerts")
+    last_error = models.CharField(max_length=500)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source"],
+                condition=Q(closed_at__isnull=True),
+                name="catalog_alert_one_open_uniq",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.source} failing"
+
+
+class RefreshRun(models.Model):
+    """A "refresh now" over many sources, with its progress for the live progress bar."""
+
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"refresh run {self.pk}: {self.done}/{self.total}"
