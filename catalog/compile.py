@@ -46,9 +46,8 @@ def current_versions() -> tuple[dict, dict]:
     return defaults, overrides
 
 
-def compile_catalog() -> resolver.Catalog:
-    version = CatalogState.current_version()
-    defaults, overrides = current_versions()
+def build_catalog(version: int, defaults: dict, overrides: dict) -> resolver.Catalog:
+    """Compile every endpoint under the given provider defaults and endpoint overrides."""
     endpoints = Endpoint.objects.select_related("model", "provider")
     return resolver.Catalog(
         version,
@@ -67,3 +66,18 @@ def compile_catalog() -> resolver.Catalog:
             for endpoint in endpoints
         ),
     )
+
+
+def compile_catalog() -> resolver.Catalog:
+    version = CatalogState.current_version()
+    return build_catalog(version, *current_versions())
+
+
+def compile_with(candidate: PolicyVersion) -> resolver.Catalog:
+    """The current catalog as it would be if `candidate` were approved (for impact reports)."""
+    defaults, overrides = current_versions()
+    if candidate.endpoint_id is None:
+        defaults[candidate.provider_id] = candidate
+    else:
+        overrides[candidate.endpoint_id] = candidate
+    return build_catalog(CatalogState.current_version() + 1, defaults, overrides)

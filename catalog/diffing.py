@@ -45,12 +45,27 @@ def _trim(run: list[str], index: int, count: int) -> list[str]:
     return ["equal", trimmed, trimmed]
 
 
+NEIGHBOUR_WORDS = 2
+
+
 def changed_text(diff: list[list[str]]) -> str:
     return " ".join(f"{before} {after}" for op, before, after in diff if op != "equal")
 
 
+def changes_in_context(diff: list[list[str]]) -> list[str]:
+    """Each change with the few words around it: "30" → "90" matters because "days" follows."""
+    passages = []
+    for index, (op, before, after) in enumerate(diff):
+        if op == "equal":
+            continue
+        left = diff[index - 1][2].split()[-NEIGHBOUR_WORDS:] if index > 0 else []
+        right = diff[index + 1][1].split()[:NEIGHBOUR_WORDS] if index + 1 < len(diff) else []
+        passages.append(" ".join([*left, before, after, *right]))
+    return passages
+
+
 def is_material(diff: list[list[str]]) -> bool:
-    return bool(POLICY_TERMS.search(changed_text(diff)))
+    return any(POLICY_TERMS.search(passage) for passage in changes_in_context(diff))
 
 
 def squashed(text: str) -> str:

@@ -144,6 +144,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.record_worker_heartbeat",
         "schedule": timedelta(seconds=30),
     },
+    # Each source has its own jittered time (default every 12 hours); this looks for due ones.
+    "refresh-due-sources": {
+        "task": "catalog.tasks.refresh_due_sources",
+        "schedule": timedelta(minutes=5),
+    },
 }
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=90)
 
@@ -238,6 +243,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO; the policy fetcher's own records say what matters.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 # Behind a reverse proxy that sets X-Forwarded-For, the audit log records the client's address.
@@ -246,3 +253,12 @@ USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
 # How often a process asks the shared cache whether the catalog changed (seconds). A policy
 # approval reaches every resolver within this time.
 CATALOG_VERSION_CHECK_SECONDS = float(env_str("CATALOG_VERSION_CHECK_SECONDS", "1"))
+
+# Policy refresh: extra ports the fetcher may use (80/443 always), failures in a row before a
+# "source failing" item opens, and how long raw snapshots are kept.
+FETCH_ALLOWED_PORTS = [int(port) for port in env_list("FETCH_ALLOWED_PORTS")]
+SOURCE_FAILURES_BEFORE_ALERT = env_int("SOURCE_FAILURES_BEFORE_ALERT", 3)
+SNAPSHOT_RETENTION_DAYS = env_int("SNAPSHOT_RETENTION_DAYS", 365)
+REFRESH_CONCURRENCY = env_int("REFRESH_CONCURRENCY", 50)  # hosts fetched at once per run
+REFRESH_RETRIES = env_int("REFRESH_RETRIES", 2)
+REFRESH_BACKOFF_SECONDS = float(env_str("REFRESH_BACKOFF_SECONDS", "1"))

@@ -1,0 +1,118 @@
+"""Deciding detected changes. A comment is always required; whoever proposed a change or
+edited its field values cannot approve it (four-eyes)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from dashboard import audit
+from dashboard.access import is_privacy_team
+
+from . import review
+from .models import PolicyChange, PolicySource, PolicyVersion, ReviewEvent
+
+
+class ChangeDecisionError(Exception):
+    pass
+
+
+def _check(change: PolicyChange, person, comment: str) -> None:
+    if not is_privacy_team(person):
+        raise ChangeDecisionError("Only the privacy team reviews changes.")
+    if not comment.strip():
+        raise ChangeDecisionError("A comment is required.")
+    if change.status not in (PolicyChange.Status.OPEN, PolicyChange.Status.CHANGES_REQUESTED):
+        raise ChangeDecisionError(f"This change is already {change.status}.")
+
+
+def _event(change, person, action, comment, request=None):
+    ReviewEvent.objects.create(change=change, author=person, action=action, comment=comment)
+    audit.record(f"change.{action}", actor=person, request=request,
+                 target=f"change {change.pk} of {change.provider.slug}",
+                 after={"comment": comment, "status": change.status})
+
+
+def _locked(change) -> PolicyChange:
+    locked = PolicyChange.objects.select_for_update(of=("self",))
+    return locked.select_related("provider", "version").get(
+        pk=change.pk
+    )
+
+
+def _close(change, status) -> None:
+    change.status = status
+    change.save(update_fields=["status", "updated"])
+    if change.source_id and change.after_id:
+        # Decided: later fetches compare with what was reviewed, so it is not raised again.
+        PolicySource.objects.filter(pk=change.source_id).update(baseline=change.after_id)
+
+
+@transaction.atomic
+def edit_fields(change, editor, fields: dict, comment: str, *, request=None) -> PolicyVersion:
+    """Propose field values for a change; the editor becomes its proposer."""
+    change = _locked(change)
+    _check(change, editor, comment)
+    current = review.current_version(change.provider)
+    content = {name: getattr(current, name) if current else None
+               for name in PolicyVersion.CONTENT_FIELDS}
+    content.update(fields)
+    if change.source_id:
+        content["source_url"] = change.source.url
+    if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
+        review.reject(change.version, editor, "replaced by edited field values")
+    change.version = review.propose(change.provider, None, content, origin="review",
+                                    proposed_by=editor)
+    change.material = True
+    change.save(update_fields=["version", "material", "updated"])
+    _event(change, editor, "edited", comment, request)
+    return change.version
+
+
+@transaction.atomic
+def approve(change, reviewer, comment: str, *, request=None) -> PolicyChange:
+    change = _locked(change)
+    _check(change, reviewer, comment)
+    if change.version and change.version.proposed_by_id == reviewer.pk:
+        raise ChangeDecisionError("Four-eyes: you edited these field values, so someone else "
+                                  "must approve them.")
+    if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
+        review.approve(change.version, reviewer, comment, request=request)
+    _close(change, PolicyChange.Status.APPROVED)
+    _event(change, reviewer, "approved", comment, request)
+    return change
+
+
+@transaction.atomic
+def reject(change, reviewer, comment: str, *, request=None) -> PolicyChange:
+    change = _locked(change)
+    _check(change, reviewer, comment)
+    if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
+        review.reject(change.version, reviewer, comment)
+    _close(change, PolicyChange.Status.REJECTED)
+    _event(change, reviewer, "rejected", comment, request)
+    return change
+
+
+@transaction.atomic
+def request_changes(change, reviewer, comment: str, *, request=None) -> PolicyChange:
+    change = _locked(change)
+    _check(change, reviewer, comment)
+    change.status = PolicyChange.Status.CHANGES_REQUESTED
+    change.save(update_fields=["status", "updated"])
+    _event(change, reviewer, "changes_requested", comment, request)
+    return change
+
+
+def manual_change(provider, editor, fields: dict, comment: str, *, request=None) -> PolicyChange:
+    """A privacy-team edit outside any refresh goes through the same proposal path."""
+    with transaction.atomic():
+        change = PolicyChange.objects.create(provider=provider, summary=comment[:300],
+                                             material=True)
+        edit_fields(change, editor, fields, comment, request=request)
+    return change
+
+
+def stale_policies(today=None):
+    today = today or timezone.now().date()
+    return PolicyVersion.objects.current().filter(review_due__lt=today).select_related(
+        "provider", "endpoint__model", "endpoint__provider"
+    )

@@ -1,0 +1,135 @@
+"""Refreshing many sources at once: one thread per host so no host ever sees two requests at a
+time from one run, at most REFRESH_CONCURRENCY hosts at once, and a cache lock per host so
+overlapping runs (beat and a "refresh now") take turns too."""
+
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections, connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import PolicySource, RefreshRun
+from .refresh import CHANGED, FAILED, FETCHED, UNCHANGED, refresh_source
+
+HOST_LOCK_SECONDS = 120
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _with_host_lock(host: str, work: Callable[[], str]) -> str:
+    key = f"refresh-host:{host}"
+    deadline = time.monotonic() + HOST_LOCK_SECONDS
+    while not cache.add(key, 1, timeout=HOST_LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            return FAILED
+        time.sleep(0.05)
+    try:
+        return work()
+    finally:
+        cache.delete(key)
+
+
+def _refresh_with_retries(source_id: int) -> str:
+    """Transient failures (the fetch failed outright) are retried with exponential backoff."""
+    outcome = FAILED
+    for attempt in range(settings.REFRESH_RETRIES + 1):
+        outcome = refresh_source(source_id)
+        if outcome != FAILED or not _is_transient(source_id):
+            return outcome
+        time.sleep(settings.REFRESH_BACKOFF_SECONDS * 2**attempt)
+    return outcome
+
+
+def _is_transient(source_id: int) -> bool:
+    error = PolicySource.objects.filter(pk=source_id).values_list("last_error", flat=True).first()
+    return bool(error) and error.split(":")[0] in {"timeout", "connect", "http_status", "dns"}
+
+
+def _refresh_host(host, source_ids, record, close=True) -> None:
+    try:
+        for source_id in source_ids:
+            record(_with_host_lock(host, lambda sid=source_id: _refresh_with_retries(sid)))
+    finally:
+        if close:  # each thread has its own connection; the caller's stays open
+            connection.close()
+
+
+def refresh_many(sources, *, run: RefreshRun | None = None, progress=None) -> dict:
+    """Refresh the given sources; returns {"fetched", "unchanged", "changed", "failed"}."""
+    by_host = defaultdict(list)
+    for source in sources:
+        by_host[host_of(source.url)].append(source.pk)
+    counts = {FETCHED: 0, UNCHANGED: 0, CHANGED: 0, FAILED: 0}
+    lock = threading.Lock()
+
+    def record(outcome: str) -> None:
+        with lock:
+            counts[outcome] += 1
+            if outcome in (UNCHANGED, CHANGED):  # every successful fetch counts as fetched
+                counts[FETCHED] += 1
+        _advance(run, outcome)
+        if progress:
+            progress(outcome)
+
+    if connection.vendor == "sqlite":  # one writer at a time: threads would only wait on locks
+        for host, ids in by_host.items():
+            _refresh_host(host, ids, record, close=False)
+    else:
+        workers = max(1, min(settings.REFRESH_CONCURRENCY, len(by_host)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
+            jobs = [pool.submit(_refresh_host, h, ids, record) for h, ids in by_host.items()]
+            for job in jobs:
+                job.result()
+        close_old_connections()
+    _finish(run)
+    return counts
+
+
+def _advance(run, outcome) -> None:
+    if run is None:
+        return
+    field = {CHANGED: "changed", UNCHANGED: "unchanged", FAILED: "failed"}.get(outcome)
+    updates = {"done": F("done") + 1}
+    if field:
+        updates[field] = F(field) + 1
+    RefreshRun.objects.filter(pk=run.pk).update(**updates)
+
+
+def _finish(run) -> None:
+    if run is not None:
+        RefreshRun.objects.filter(pk=run.pk).update(finished_at=timezone.now())
+
+
+def next_run_time(source: PolicySource, now=None):
+    """The source's interval with up to ±10 % jitter, so sources spread out over time."""
+    interval = timedelta(hours=source.interval_hours)
+    jitter = interval.total_seconds() * random.uniform(-0.1, 0.1)  # noqa: S311 - not security
+    return (now or timezone.now()) + interval + timedelta(seconds=jitter)
+
+
+def claim_due_sources(now=None) -> list[PolicySource]:
+    """Sources whose turn has come, each claimed by a conditional update so two schedulers
+    never refresh the same source twice."""
+    now = now or timezone.now()
+    due = PolicySource.objects.filter(enabled=True).filter(
+        Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
+    )
+    claimed = []
+    for source in due.select_related("provider"):
+        won = PolicySource.objects.filter(pk=source.pk, next_run_at=source.next_run_at).update(
+            next_run_at=next_run_time(source, now)
+        )
+        if won:
+            claimed.append(source)
+    return claimed

@@ -1,0 +1,206 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from catalog import changes
+from catalog.models import (
+    Fetch,
+    PolicyChange,
+    PolicySource,
+    PolicyVersion,
+    Provider,
+    SourceAlert,
+)
+from catalog.refresh import CHANGED, FAILED, FETCHED, UNCHANGED, refresh_source
+from catalog.sources import SourceCheckError, register_source
+from tests.catalog.local_server import LocalServer
+
+pytestmark = pytest.mark.django_db
+
+POLICY_PAGE = """<html><body><nav>Home · Updated March 3, 2026</nav>
+<main id="policy"><h1>API data usage</h1>
+<p>We do not train on API data.</p>
+<p>API inputs are deleted after 30 days.</p>
+<p>See <a href="/terms?utm_source=x">our terms</a>.</p></main>
+<footer>© Acme</footer></body></html>"""
+
+
+@pytest.fixture
+def server(settings):
+    with LocalServer() as running:
+        settings.FETCH_ALLOW_PRIVATE_HOSTS = ["127.0.0.1"]
+        settings.FETCH_ALLOWED_PORTS = [running.port]
+        settings.REFRESH_BACKOFF_SECONDS = 0
+        yield running
+
+
+@pytest.fixture
+def source(server, small_catalog):
+    server.page("/policy", POLICY_PAGE)
+    return PolicySource.objects.create(
+        provider=Provider.objects.get(slug="month-ai"), url=server.url("/policy"),
+        select="#policy",
+    )
+
+
+def _catalog_rows():
+    return list(PolicyVersion.objects.values_list("pk", "status", "superseded_at"))
+
+
+def test_the_first_successful_fetch_sets_the_baseline(source):
+    assert refresh_source(source.pk) == FETCHED
+    source.refresh_from_db()
+    assert "deleted after 30 days" in source.baseline.text
+    assert "utm_source" not in source.baseline.text
+    assert not PolicyChange.objects.exists()
+
+
+def test_the_same_content_again_creates_nothing(source):
+    refresh_source(source.pk)
+    assert refresh_source(source.pk) == UNCHANGED
+    assert not PolicyChange.objects.exists()
+
+
+def test_a_changed_page_becomes_one_material_proposal(source, server):
+    refresh_source(source.pk)
+    catalog_before = _catalog_rows()
+    server.page("/policy", POLICY_PAGE.replace("30 days", "90 days"))
+    assert refresh_source(source.pk) == CHANGED
+    assert refresh_source(source.pk) == UNCHANGED  # the same change is not raised twice
+    change = PolicyChange.objects.get()
+    assert change.material and change.status == "open"
+    assert ["replace", "30", "90"] in change.diff
+    assert _catalog_rows() == catalog_before  # nothing is auto-applied
+
+
+def test_a_change_in_volatile_navigation_is_no_change(source, server):
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("March 3, 2026", "June 9, 2026"))
+    assert refresh_source(source.pk) == UNCHANGED
+
+
+def test_an_editorial_change_is_classed_editorial(source, server):
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("API data usage", "How we handle your API use"))
+    refresh_source(source.pk)
+    assert PolicyChange.objects.get().material is False
+
+
+def test_evidence_that_disappears_is_flagged(source, server):
+    version = PolicyVersion.objects.current().get(provider__slug="month-ai", endpoint=None)
+    PolicyVersion.objects.filter(pk=version.pk).update(
+        evidence={"retention": {"passage": "API inputs are deleted after 30 days",
+                                "url": source.url}}
+    )
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("deleted after 30 days", "kept for a while"))
+    refresh_source(source.pk)
+    assert PolicyChange.objects.get().evidence_missing == ["month-ai: retention"]
+
+
+def test_a_304_counts_as_unchanged(source, server):
+    server.page("/policy", POLICY_PAGE, ETag='"v1"')
+    refresh_source(source.pk)
+
+    def conditional(handler):
+        if handler.headers.get("If-None-Match") == '"v1"':
+            return 304, {}, b""
+        return 200, {"Content-Type": "text/html"}, POLICY_PAGE.encode()
+
+    server.routes["/policy"] = conditional
+    assert refresh_source(source.pk) == UNCHANGED
+    assert Fetch.objects.first().outcome == Fetch.Outcome.NOT_MODIFIED
+
+
+@pytest.mark.parametrize(
+    ("route", "kind"),
+    [
+        ((500, {"Content-Type": "text/html"}, b"oops"), "http_status"),
+        ((503, {"Content-Type": "text/html"}, b"busy"), "http_status"),
+        ((200, {"Content-Type": "image/png"}, b"\x89PNG"), "content_type"),
+        ((302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
+         "blocked_address"),
+        ((302, {"Location": "http://10.0.0.1/"}, b""), "blocked_address"),
+    ],
+)
+def test_failures_leave_the_catalog_untouched(source, server, route, kind):
+    refresh_source(source.pk)
+    catalog_before = _catalog_rows()
+    server.routes["/policy"] = route
+    assert refresh_source(source.pk) == FAILED
+    source.refresh_from_db()
+    assert source.last_error.startswith(kind) and source.failure_streak == 1
+    assert _catalog_rows() == catalog_before and not PolicyChange.objects.exists()
+
+
+def test_a_failing_source_opens_one_alert_that_closes_on_recovery(source, server, settings):
+    settings.SOURCE_FAILURES_BEFORE_ALERT = 2
+    server.routes["/policy"] = (500, {"Content-Type": "text/html"}, b"down")
+    for _ in range(4):
+        refresh_source(source.pk)
+    assert SourceAlert.objects.filter(closed_at__isnull=True).count() == 1
+    server.page("/policy", POLICY_PAGE)
+    refresh_source(source.pk)
+    assert not SourceAlert.objects.filter(closed_at__isnull=True).exists()
+
+
+def test_a_json_source_proposes_its_field_values(server, small_catalog):
+    document = {"provider": "month-ai",
+                "policy": {"training": "no", "retention": "days", "retention_days": 30},
+                "evidence": {"retention": "30 days"}}
+    server.routes["/policy.json"] = (200, {"Content-Type": "application/json"},
+                                     json.dumps(document).encode())
+    source = PolicySource.objects.create(provider=Provider.objects.get(slug="month-ai"),
+                                         url=server.url("/policy.json"), kind="json")
+    refresh_source(source.pk)
+    document["policy"]["retention_days"] = 7
+    server.routes["/policy.json"] = (200, {"Content-Type": "application/json"},
+                                     json.dumps(document).encode())
+    assert refresh_source(source.pk) == CHANGED
+    change = PolicyChange.objects.get()
+    assert change.version.retention_days == 7 and change.version.status == "proposed"
+
+
+def test_malformed_json_fails_without_a_change(server, small_catalog):
+    server.routes["/policy.json"] = (200, {"Content-Type": "application/json"}, b"{nope")
+    source = PolicySource.objects.create(provider=Provider.objects.get(slug="month-ai"),
+                                         url=server.url("/policy.json"), kind="json")
+    assert refresh_source(source.pk) == FAILED
+    assert not PolicyChange.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the refresh threads use their own connections
+def test_refresh_policies_prints_counts_as_its_last_line(source, server, capsys):
+    call_command("refresh_policies")
+    server.page("/policy", POLICY_PAGE.replace("30 days", "60 days"))
+    call_command("refresh_policies", "--provider", "month-ai")
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(last) == {"fetched": 1, "unchanged": 0, "changed": 1, "failed": 0}
+
+
+def test_a_new_source_must_match_its_selector(server, small_catalog):
+    server.page("/policy", POLICY_PAGE)
+    with pytest.raises(SourceCheckError, match="select"):
+        register_source(Provider.objects.get(slug="month-ai"), server.url("/policy"),
+                        select="#missing")
+    assert not PolicySource.objects.exists()
+
+
+def test_a_new_source_must_extract_the_same_text_twice(server, small_catalog):
+    counter = iter(range(100))
+    server.routes["/clock"] = lambda handler: (
+        200, {"Content-Type": "text/html"},
+        f"<main id='p'>Request number {next(counter)}</main>".encode(),
+    )
+    with pytest.raises(SourceCheckError, match="different text"):
+        register_source(Provider.objects.get(slug="month-ai"), server.url("/clock"), select="#p")
+
+
+def test_a_reviewed_change_moves_the_baseline(source, server, personas):
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("30 days", "90 days"))
+    refresh_source(source.pk)
+    changes.reject(PolicyChange.objects.get(), personas.reviewer, "wording only, no new terms")
+    assert refresh_source(source.pk) == UNCHANGED
+    assert PolicyChange.objects.count() == 1
