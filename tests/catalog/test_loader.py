@@ -149,6 +149,18 @@ def test_the_shipped_catalog_loads_and_meets_the_promised_breadth(db, capsys):
     assert len(catalog.endpoints_for("anyapi/auto")) >= 60
 
 
+def test_the_shipped_catalog_registers_its_policy_pages_as_sources(db, capsys):
+    from catalog.models import PolicySource
+
+    call_command("seed_catalog")
+    report = json.loads(capsys.readouterr().out)
+    assert report["sources"] == PolicySource.objects.count() >= 26
+    openai = PolicySource.objects.filter(provider__slug="openai").values_list("url", flat=True)
+    assert any(url.startswith("https://") for url in openai)
+    call_command("seed_catalog")
+    assert json.loads(capsys.readouterr().out)["sources"] == 0
+
+
 def test_the_shipped_catalog_backs_every_known_field_with_evidence(db):
     data = json.loads(Path("catalog/data/catalog.json").read_text())
     for provider in data["providers"]:
