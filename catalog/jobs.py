@@ -6,7 +6,6 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -27,17 +26,15 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-def _with_host_lock(host: str, work: Callable[[], str]) -> str:
+def _acquire_host(host: str) -> str | None:
+    """Wait for the host's lock (another run may be fetching from it); None on timeout."""
     key = f"refresh-host:{host}"
     deadline = time.monotonic() + HOST_LOCK_SECONDS
     while not cache.add(key, 1, timeout=HOST_LOCK_SECONDS):
         if time.monotonic() > deadline:
-            return FAILED
+            return None
         time.sleep(0.05)
-    try:
-        return work()
-    finally:
-        cache.delete(key)
+    return key
 
 
 def _refresh_with_retries(source_id: int) -> str:
@@ -57,9 +54,19 @@ def _is_transient(source_id: int) -> bool:
 
 
 def _refresh_host(host, source_ids, record, close=True) -> None:
+    """The host's sources one after another, holding its lock for the whole turn."""
     try:
-        for source_id in source_ids:
-            record(_with_host_lock(host, lambda sid=source_id: _refresh_with_retries(sid)))
+        lock = _acquire_host(host)
+        if lock is None:
+            for _ in source_ids:
+                record(FAILED)
+            return
+        try:
+            for source_id in source_ids:
+                record(_refresh_with_retries(source_id))
+                cache.touch(lock, timeout=HOST_LOCK_SECONDS)
+        finally:
+            cache.delete(lock)
     finally:
         if close:  # each thread has its own connection; the caller's stays open
             connection.close()

@@ -78,7 +78,7 @@ def latest_text(source: PolicySource) -> SourceText | None:
 
 
 def refresh_source(source_id: int) -> str:
-    source = PolicySource.objects.select_related("provider", "baseline").get(pk=source_id)
+    source = PolicySource.objects.select_related("provider").get(pk=source_id)
     try:
         result = fetch(source.url, policy=fetch_policy(source), etag=source.etag or None,
                        last_modified=source.last_modified or None)
@@ -160,11 +160,17 @@ def _record_success(source, result, snapshot, outcome) -> None:
     now = timezone.now()
     Fetch.objects.create(source=source, snapshot=snapshot, outcome=outcome, status=result.status,
                          headers=result.headers, elapsed_ms=result.elapsed_ms)
-    source.etag = result.headers.get("etag", source.etag)[:300]
-    source.last_modified = result.headers.get("last-modified", source.last_modified)[:100]
-    source.last_success_at, source.failure_streak = now, 0
-    source.save()
-    SourceAlert.objects.filter(source=source, closed_at__isnull=True).update(closed_at=now)
+    updates = {
+        "etag": result.headers.get("etag", source.etag)[:300],
+        "last_modified": result.headers.get("last-modified", source.last_modified)[:100],
+        "last_success_at": now,
+        "failure_streak": 0,
+    }
+    if outcome == Fetch.Outcome.BASELINE:
+        updates["baseline"] = source.baseline
+    PolicySource.objects.filter(pk=source.pk).update(**updates)
+    if source.failure_streak:  # only a failing source can have an open alert to close
+        SourceAlert.objects.filter(source=source, closed_at__isnull=True).update(closed_at=now)
 
 
 def _postpone(source, retry_after: int | None) -> None:

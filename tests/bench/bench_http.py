@@ -1,0 +1,213 @@
+"""Over HTTP: POST /api/v1/policy/resolve through gunicorn, as deployed, on PostgreSQL and Redis.
+
+gunicorn runs with deploy/gunicorn.conf.py and 2 sync workers; the load comes from another
+process (`load.py`: wrk, or Python processes when wrk is missing) with an inference key and a
+mix of models and privacy blocks. A short warm-up first lets each worker compile its snapshot.
+
+Each sync worker serves one request at a time, so the default of 2 connections per worker keeps
+each busy with one request queued; more connections only queue longer in the kernel.
+
+    python -m tests.bench.bench_http
+    BENCH_HTTP_SECONDS (30)  BENCH_HTTP_CONNECTIONS (4)  BENCH_HTTP_WARMUP_SECONDS (3)
+"""
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench import ROOT, Result, django_env, env_float, failed, print_table, setup
+from tests.bench.load import run_load
+
+RPS_TARGET = 1_000
+P99_TARGET_MS = 20
+WORKERS = 2
+PATH = "/api/v1/policy/resolve"
+BODIES = 1_000
+
+
+def run() -> list[Result]:
+    # Imported here, not at the top: it needs Django configured, which `setup()` does first.
+    from tests.bench import synthetic
+
+    seconds = env_float("BENCH_HTTP_SECONDS", 30)
+    connections = int(env_float("BENCH_HTTP_CONNECTIONS", 2 * WORKERS))
+    warmup = env_float("BENCH_HTTP_WARMUP_SECONDS", 3)
+    synthetic.ensure_catalog()
+    secret = synthetic.issue_inference_key()
+    bodies = synthetic.request_bodies(synthetic.providers_by_model(), BODIES, seed=4)
+    bodies = [json.dumps(body) for body in bodies]
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secret}"}
+    with Gunicorn() as server:
+        url = f"http://127.0.0.1:{server.port}{PATH}"
+        server.wait_until_answering(bodies[0], headers)
+        run_load(url, bodies, headers, warmup, connections)
+        print(f"HTTP: loading for {seconds:.0f} s with {connections} connections…", flush=True)
+        cpu_before = server.workers_cpu_seconds()
+        stats = run_load(url, bodies, headers, seconds, connections)
+        cpu_seconds = server.workers_cpu_seconds() - cpu_before
+        worker_rss = server.worker_rss_mb()
+        restarts = server.log_count("Autorestarting worker")
+    _print_stats(stats, restarts)
+    cpu_ms = max(cpu_seconds, 0.01) * 1000 / max(1, stats.answered)  # clock ticks are 10 ms
+    print(
+        f"HTTP: gunicorn workers used {cpu_ms:.2f} ms of CPU per resolve: with a core each, "
+        f"{WORKERS} workers could serve at most ~{WORKERS * 1000 / cpu_ms:,.0f} resolves/s",
+        flush=True,
+    )
+    return [
+        Result(f"HTTP resolves/s ({WORKERS} gunicorn workers)", stats.per_second, "/s", RPS_TARGET),
+        Result("HTTP p50 latency", stats.p50_ms, "ms"),
+        Result("HTTP p99 latency", stats.p99_ms, "ms", P99_TARGET_MS, at_most=True),
+        Result("HTTP errors (not 2xx or 422)", stats.errors, "errors", 0, at_most=True),
+        Result("gunicorn worker CPU per resolve", cpu_ms, "ms"),
+        Result("gunicorn worker RSS after load (largest)", worker_rss, "MB"),
+        Result("worker restarts during load (max_requests)", restarts, "restarts"),
+    ]
+
+
+def failed_results() -> list[Result]:
+    return [
+        failed(f"HTTP resolves/s ({WORKERS} gunicorn workers)", "/s", RPS_TARGET),
+        failed("HTTP p99 latency", "ms", P99_TARGET_MS, at_most=True),
+        failed("HTTP errors (not 2xx or 422)", "errors", 0, at_most=True),
+    ]
+
+
+def _print_stats(stats, restarts: int) -> None:
+    share = stats.unprocessable / stats.answered if stats.answered else 0
+    print(
+        f"HTTP: {stats.per_second:,.0f} resolves/s over {stats.seconds:.1f} s ({stats.tool}); "
+        f"{stats.ok:,} × 2xx, {stats.unprocessable:,} × 422 ({share:.0%}), "
+        f"{stats.errors} errors; latency p50 {stats.p50_ms:.2f} ms, p99 {stats.p99_ms:.2f} ms, "
+        f"max {stats.max_ms:.1f} ms; {restarts} worker restarts",
+        flush=True,
+    )
+    if stats.errors:
+        print(f"HTTP errors: {stats.error_sample}", flush=True)
+
+
+class Gunicorn:
+    """gunicorn as deployed, on a free port, stopped on exit whatever happened."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log")  # noqa: SIM115
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Gunicorn":
+        env = {
+            **os.environ,
+            **django_env(),
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(WORKERS),
+        }
+        command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"]
+        self.process = subprocess.Popen(
+            [*command, "dashboard.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a stuck worker can be killed too
+        )
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self._stop()
+        if exc_type is not None:
+            print(f"gunicorn log (last lines):\n{self.tail()}", file=sys.stderr)
+        self.log.close()
+
+    def _stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def wait_until_answering(self, body: str, headers: dict, timeout=60.0) -> None:
+        """Until one resolve succeeds; anything but 200 or 422 then is a setup error."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                status, text = _post(self.port, body, headers)
+            except OSError:
+                time.sleep(0.2)
+                continue
+            if status in (200, 422):
+                return
+            raise RuntimeError(f"resolve answered HTTP {status}: {text[:300]}")
+        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s")
+
+    def workers(self) -> list[int]:
+        pid = self.process.pid
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+
+    def worker_rss_mb(self) -> float:
+        return max(map(_rss_mb, self.workers()), default=float("nan"))
+
+    def workers_cpu_seconds(self) -> float:
+        """CPU time of every worker so far; recycled ones count in the master's reaped children."""
+        total = _cpu_seconds(self.process.pid, reaped_children=True)
+        for worker in self.workers():
+            with contextlib.suppress(FileNotFoundError):  # recycled since it was listed
+                total += _cpu_seconds(worker)
+        return total
+
+    def log_count(self, text: str) -> int:
+        self.log.seek(0)
+        return sum(text in line for line in self.log)
+
+    def tail(self, lines: int = 30) -> str:
+        self.log.seek(0)
+        return "".join(self.log.readlines()[-lines:])
+
+
+def _post(port: int, body: str, headers: dict) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("POST", PATH, body.encode(), headers)
+        response = connection.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    utime, stime, cutime, cstime = map(int, fields[11:15])  # proc(5): fields 14 to 17
+    ticks = cutime + cstime if reaped_children else utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024 / 1_000_000
+    return float("nan")
+
+
+if __name__ == "__main__":
+    setup()
+    print_table(run())
