@@ -5,6 +5,7 @@ from ninja import Query, Router, Schema
 
 from dashboard.api import ACCOUNT_KEY, ApiError, ErrorResponse
 from dashboard.privacy import layers_for_key
+from dashboard.receipts import record_receipt
 
 from . import resolver
 from .schemas import EndpointListOut, NoEligibleResponse, ResolveIn, ResolveOut
@@ -17,7 +18,7 @@ router = Router(tags=["policy"])
 def resolve_for(key, request_constraints, model, layer="request"):
     """Resolve `model` under the account's defaults, the key's guardrail and the request."""
     account_layers = layers_for_key(key) if key is not None else []
-    effective = resolver.merge([*account_layers, (layer, request_constraints)])
+    effective = resolver.merge_cached((*account_layers, (layer, request_constraints)))
     try:
         return resolver.resolve(get_catalog(), model, effective, timezone.now().date())
     except resolver.UnknownModel:
@@ -41,6 +42,8 @@ def resolve_for(key, request_constraints, model, layer="request"):
 )
 def resolve_policy(request, payload: ResolveIn):
     resolution = resolve_for(request.auth, payload.constraints(), payload.model)
+    if resolution.effective.classification == "regulated":
+        record_receipt(request.auth, resolution)
     if not resolution.eligible:
         raise ApiError(422, "no_eligible_endpoint", **no_eligible_details(resolution))
     return resolution_dict(resolution, timezone.now().date())

@@ -2,6 +2,7 @@
 edited its field values cannot approve it (four-eyes)."""
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dashboard import audit
@@ -26,16 +27,18 @@ def _check(change: PolicyChange, person, comment: str) -> None:
 
 def _event(change, person, action, comment, request=None):
     ReviewEvent.objects.create(change=change, author=person, action=action, comment=comment)
-    audit.record(f"change.{action}", actor=person, request=request,
-                 target=f"change {change.pk} of {change.provider.slug}",
-                 after={"comment": comment, "status": change.status})
+    audit.record(
+        f"change.{action}",
+        actor=person,
+        request=request,
+        target=f"change {change.pk} of {change.provider.slug}",
+        after={"comment": comment, "status": change.status},
+    )
 
 
 def _locked(change) -> PolicyChange:
     locked = PolicyChange.objects.select_for_update(of=("self",))
-    return locked.select_related("provider", "version").get(
-        pk=change.pk
-    )
+    return locked.select_related("provider", "version").get(pk=change.pk)
 
 
 def _close(change, status) -> None:
@@ -52,15 +55,17 @@ def edit_fields(change, editor, fields: dict, comment: str, *, request=None) -> 
     change = _locked(change)
     _check(change, editor, comment)
     current = review.current_version(change.provider)
-    content = {name: getattr(current, name) if current else None
-               for name in PolicyVersion.CONTENT_FIELDS}
+    content = {
+        name: getattr(current, name) if current else None for name in PolicyVersion.CONTENT_FIELDS
+    }
     content.update(fields)
     if change.source_id:
         content["source_url"] = change.source.url
     if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
         review.reject(change.version, editor, "replaced by edited field values")
-    change.version = review.propose(change.provider, None, content, origin="review",
-                                    proposed_by=editor)
+    change.version = review.propose(
+        change.provider, None, content, origin="review", proposed_by=editor
+    )
     change.material = True
     change.save(update_fields=["version", "material", "updated"])
     _event(change, editor, "edited", comment, request)
@@ -71,9 +76,11 @@ def edit_fields(change, editor, fields: dict, comment: str, *, request=None) -> 
 def approve(change, reviewer, comment: str, *, request=None) -> PolicyChange:
     change = _locked(change)
     _check(change, reviewer, comment)
-    if change.version and change.version.proposed_by_id == reviewer.pk:
-        raise ChangeDecisionError("Four-eyes: you edited these field values, so someone else "
-                                  "must approve them.")
+    edited = change.events.filter(action="edited", author=reviewer).exists()
+    if edited or (change.version and change.version.proposed_by_id == reviewer.pk):
+        raise ChangeDecisionError(
+            "Four-eyes: you edited these field values, so someone else must approve them."
+        )
     if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
         review.approve(change.version, reviewer, comment, request=request)
     _close(change, PolicyChange.Status.APPROVED)
@@ -105,14 +112,20 @@ def request_changes(change, reviewer, comment: str, *, request=None) -> PolicyCh
 def manual_change(provider, editor, fields: dict, comment: str, *, request=None) -> PolicyChange:
     """A privacy-team edit outside any refresh goes through the same proposal path."""
     with transaction.atomic():
-        change = PolicyChange.objects.create(provider=provider, summary=comment[:300],
-                                             material=True)
+        change = PolicyChange.objects.create(
+            provider=provider, summary=comment[:300], material=True
+        )
         edit_fields(change, editor, fields, comment, request=request)
     return change
 
 
 def stale_policies(today=None):
+    """Current versions past their review date, or never given one (the resolver treats both
+    as stale)."""
     today = today or timezone.now().date()
-    return PolicyVersion.objects.current().filter(review_due__lt=today).select_related(
-        "provider", "endpoint__model", "endpoint__provider"
+    overdue = Q(review_due__lt=today) | Q(review_due__isnull=True)
+    return (
+        PolicyVersion.objects.current()
+        .filter(overdue)
+        .select_related("provider", "endpoint__model", "endpoint__provider")
     )

@@ -43,15 +43,18 @@ def impact_of(candidate, today: date) -> ImpactReport:
     accounts, keys = [], []
     all_accounts = list(Account.objects.all())
     for account in all_accounts:
-        impact = _difference(f"account {account.slug}", before, after,
-                             layers_for_account(account), today)
+        impact = _difference(
+            f"account {account.slug}", before, after, layers_for_account(account), today
+        )
         if impact:
             accounts.append(impact)
-    active_keys = list(ApiKey.objects.active().exclude(kind=ApiKey.Kind.INGEST)
-                       .select_related("account"))
+    active_keys = list(
+        ApiKey.objects.active().exclude(kind=ApiKey.Kind.INGEST).select_related("account")
+    )
     for key in active_keys:
-        impact = _difference(f"key {key.prefix}… of {key.account.slug}", before, after,
-                             layers_for_key(key), today)
+        impact = _difference(
+            f"key {key.prefix}… of {key.account.slug}", before, after, layers_for_key(key), today
+        )
         if impact:
             keys.append(impact)
     return ImpactReport(accounts, keys, len(all_accounts), len(active_keys))

@@ -29,9 +29,9 @@ FETCHED, UNCHANGED, CHANGED, FAILED = "fetched", "unchanged", "changed", "failed
 
 
 def fetch_policy(source: PolicySource) -> FetchPolicy:
-    policy = FetchPolicy(allow_private_hosts=frozenset(
-        host.lower() for host in settings.FETCH_ALLOW_PRIVATE_HOSTS
-    ))
+    policy = FetchPolicy(
+        allow_private_hosts=frozenset(host.lower() for host in settings.FETCH_ALLOW_PRIVATE_HOSTS)
+    )
     if settings.FETCH_ALLOWED_PORTS:
         policy = replace(policy, allowed_ports=frozenset(settings.FETCH_ALLOWED_PORTS))
     return policy
@@ -46,7 +46,9 @@ def store_snapshot(body: bytes, content_type: str) -> Snapshot:
     try:
         with transaction.atomic():
             return Snapshot.objects.create(
-                content_hash=content_hash, body=zlib.compress(body, 6), size=len(body),
+                content_hash=content_hash,
+                body=zlib.compress(body, 6),
+                size=len(body),
                 content_type=content_type[:120],
             )
     except IntegrityError:  # another worker stored the same body a moment ago
@@ -60,13 +62,19 @@ def snapshot_body(snapshot: Snapshot) -> bytes:
 def extract(source: PolicySource, body: bytes) -> str:
     if source.kind == PolicySource.Kind.JSON:
         return json.dumps(normalize_json(body), sort_keys=True, indent=1)
-    return normalize_html(body, select=source.select or None, remove=list(source.remove),
-                          strip_params=list(source.strip_params))
+    return normalize_html(
+        body,
+        select=source.select or None,
+        remove=list(source.remove),
+        strip_params=list(source.strip_params),
+    )
 
 
 def store_text(source: PolicySource, snapshot: Snapshot, text: str) -> SourceText:
     return SourceText.objects.create(
-        source=source, snapshot=snapshot, text=text,
+        source=source,
+        snapshot=snapshot,
+        text=text,
         text_hash=hashlib.sha256(text.encode()).hexdigest(),
     )
 
@@ -80,8 +88,12 @@ def latest_text(source: PolicySource) -> SourceText | None:
 def refresh_source(source_id: int) -> str:
     source = PolicySource.objects.select_related("provider").get(pk=source_id)
     try:
-        result = fetch(source.url, policy=fetch_policy(source), etag=source.etag or None,
-                       last_modified=source.last_modified or None)
+        result = fetch(
+            source.url,
+            policy=fetch_policy(source),
+            etag=source.etag or None,
+            last_modified=source.last_modified or None,
+        )
     except FetchError as exc:
         if exc.kind == "rate_limited":
             _postpone(source, exc.retry_after)
@@ -120,8 +132,14 @@ def propose_change(source, before: SourceText, after: SourceText) -> PolicyChang
     missing = evidence_missing(source, after.text)
     version = _proposed_version(source, after) if source.kind == PolicySource.Kind.JSON else None
     return PolicyChange.objects.create(
-        source=source, provider=source.provider, before=before, after=after, version=version,
-        diff=diff, evidence_missing=missing, summary=diffing.summary(diff),
+        source=source,
+        provider=source.provider,
+        before=before,
+        after=after,
+        version=version,
+        diff=diff,
+        evidence_missing=missing,
+        summary=diffing.summary(diff),
         material=bool(missing) or version is not None or diffing.is_material(diff),
     )
 
@@ -142,8 +160,9 @@ def _proposed_version(source, after: SourceText) -> PolicyVersion | None:
     document = json.loads(after.text)
     fields = document.get("policy", {})
     current = current_version(source.provider)
-    content = {name: getattr(current, name) if current else None
-               for name in PolicyVersion.CONTENT_FIELDS}
+    content = {
+        name: getattr(current, name) if current else None for name in PolicyVersion.CONTENT_FIELDS
+    }
     content.update({name: fields.get(name) for name in PolicyVersion.FIELDS if name in fields})
     content.update(source_url=source.url, evidence=_json_evidence(document, source.url))
     if current is not None and all(getattr(current, k) == v for k, v in content.items()):
@@ -152,14 +171,22 @@ def _proposed_version(source, after: SourceText) -> PolicyVersion | None:
 
 
 def _json_evidence(document: dict, url: str) -> dict:
-    return {field: {"passage": str(passage), "url": url}
-            for field, passage in sorted(document.get("evidence", {}).items())}
+    return {
+        field: {"passage": str(passage), "url": url}
+        for field, passage in sorted(document.get("evidence", {}).items())
+    }
 
 
 def _record_success(source, result, snapshot, outcome) -> None:
     now = timezone.now()
-    Fetch.objects.create(source=source, snapshot=snapshot, outcome=outcome, status=result.status,
-                         headers=result.headers, elapsed_ms=result.elapsed_ms)
+    Fetch.objects.create(
+        source=source,
+        snapshot=snapshot,
+        outcome=outcome,
+        status=result.status,
+        headers=result.headers,
+        elapsed_ms=result.elapsed_ms,
+    )
     updates = {
         "etag": result.headers.get("etag", source.etag)[:300],
         "last_modified": result.headers.get("last-modified", source.last_modified)[:100],
@@ -181,10 +208,12 @@ def _postpone(source, retry_after: int | None) -> None:
 
 def _record_failure(source, error: str, status=None) -> str:
     now = timezone.now()
-    Fetch.objects.create(source=source, outcome=Fetch.Outcome.FAILED, status=status,
-                         error=error[:500])
+    Fetch.objects.create(
+        source=source, outcome=Fetch.Outcome.FAILED, status=status, error=error[:500]
+    )
     PolicySource.objects.filter(pk=source.pk).update(
-        last_error=error[:500], last_error_at=now,
+        last_error=error[:500],
+        last_error_at=now,
         failure_streak=F("failure_streak") + 1,
     )
     source.refresh_from_db(fields=["failure_streak"])

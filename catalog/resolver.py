@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 TRAINING = ("no", "yes", "unknown")
 RETENTION = ("zero", "days", "indefinite", "unknown")
@@ -362,6 +362,13 @@ def _lift(policy: EffectivePolicy, constraint: str) -> EffectivePolicy:
     if kind == "exclude" and item:
         return replace(policy, exclude=policy.exclude - {item}, sources=sources)
     raise ValueError(f"not a relaxable constraint: {constraint!r}")
+
+
+@lru_cache(maxsize=4096)
+def merge_cached(layers: tuple[tuple[str, Constraints], ...]) -> EffectivePolicy:
+    """`merge` for the hot path: the same few layer combinations recur request after request,
+    and the returned policy keeps its compiled checks, so both are paid for once."""
+    return merge(layers)
 
 
 def merge(layers: Sequence[tuple[str, Constraints]]) -> EffectivePolicy:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from dashboard import audit
 from dashboard.access import is_privacy_team
+from dashboard.tasks import notify_catalog_change
 
 from . import snapshot
 from .models import CatalogState, PolicyVersion
@@ -68,11 +69,15 @@ def apply_import(version: PolicyVersion) -> PolicyVersion:
 def _apply(version, reviewer, comment, *, action, request=None):
     now = timezone.now()
     previous = _supersede_current(version, now)
+    if reviewer is not None:  # approving is verifying: the reviewer read the evidence today
+        version.verified_by, version.verified_at = reviewer.email, now.date()
     version.status = PolicyVersion.Status.APPROVED
     version.decided_by, version.decided_at, version.decision_comment = reviewer, now, comment
     version.catalog_version = CatalogState.bump()
     version.save()
     snapshot.announce_change()
+    if action != "policy.imported":  # the first import would list the whole catalog as news
+        notify_catalog_change.delay_on_commit(version.catalog_version - 1, version.catalog_version)
     audit.record(
         action,
         actor=reviewer,

@@ -47,8 +47,10 @@ def get_catalog() -> resolver.Catalog:
         return _snapshot
     version = shared_version()
     with _lock:
-        if _snapshot is None or _snapshot.version != version:
+        if _snapshot is None or _snapshot.version < version:
             _snapshot = compile_catalog()
+            if _snapshot.version > version:  # a lost publish: heal the shared value
+                publish_version(_snapshot.version)
         _checked_at = now
         return _snapshot
 

@@ -92,7 +92,9 @@ def provider_detail(request, slug):
     today = timezone.now().date()
     versions = list(
         PolicyVersion.objects.filter(provider=provider)
-        .select_related("endpoint__model", "endpoint__provider", "decided_by", "proposed_by")
+        .select_related(
+            "provider", "endpoint__model", "endpoint__provider", "decided_by", "proposed_by"
+        )
         .order_by("endpoint_id", "-number")
     )
     endpoints = [e for e in get_catalog().endpoints_for(resolver.AUTO_MODEL) if e.provider == slug]

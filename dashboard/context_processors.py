@@ -1,9 +1,10 @@
 from .access import is_privacy_team
-from .models import Membership
+from .models import Membership, Notification
 
 
 def navigation(request):
-    """The account switcher and menu; one query for the memberships, one for the team check."""
+    """The account switcher, menu and bell: one query each for the memberships, the team check
+    and the unread count."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -16,4 +17,6 @@ def navigation(request):
         "nav_memberships": memberships,
         "nav_current": current,
         "nav_is_privacy_team": is_privacy_team(user),
+        # The bell in the top bar; served by dashboard_notif_unread_idx.
+        "nav_unread_count": Notification.objects.filter(user=user, read_at__isnull=True).count(),
     }

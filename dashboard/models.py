@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .hotcache import MISSING, hot
+
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
@@ -205,11 +207,14 @@ class ApiKey(models.Model):
     @classmethod
     def _cached_active(cls, prefix):
         cache_key = cls.cache_key(prefix)
-        fields = cache.get(cache_key)
-        if fields is None:
-            key = cls.objects.active().select_related("account").filter(prefix=prefix).first()
-            fields = key._cacheable() if key else {}
-            cache.set(cache_key, fields, timeout=cls.CACHE_SECONDS)
+        fields = hot.get(cache_key)
+        if fields is MISSING:
+            fields = cache.get(cache_key)
+            if fields is None:
+                key = cls.objects.active().select_related("account").filter(prefix=prefix).first()
+                fields = key._cacheable() if key else {}
+                cache.set(cache_key, fields, timeout=cls.CACHE_SECONDS)
+            hot.set(cache_key, fields)
         return cls._from_cache(fields) if fields else None
 
     CACHE_SECONDS = 300
@@ -244,11 +249,16 @@ class ApiKey(models.Model):
 
     def forget_cached(self):
         cache.delete(self.cache_key(self.prefix))
+        hot.delete(self.cache_key(self.prefix))
 
     def record_use(self):
         """Write last use at most once per LAST_USED_PRECISION, whichever process sees it."""
+        marker = f"apikey-used:{self.prefix}"
+        if hot.get(marker) is not MISSING:  # this process recorded it a moment ago
+            return
+        hot.set(marker, True)
         precision = int(self.LAST_USED_PRECISION.total_seconds())
-        if cache.add(f"apikey-used:{self.prefix}", 1, timeout=precision):
+        if cache.add(marker, 1, timeout=precision):
             ApiKey.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
 
 

@@ -16,6 +16,7 @@ from catalog import resolver
 
 from . import audit
 from .audit import changed_fields
+from .hotcache import MISSING, hot
 from .models import KeyGuardrail, PrivacyDefaults, ProviderException
 
 # A new account may not send data to providers that train on it or keep it past 30 days: the
@@ -88,17 +89,26 @@ def _key_entry(key_id) -> dict:
     return {"vocabulary": guardrail.as_vocabulary() if guardrail else None}
 
 
+def _cached_entry(cache_key: str, load, timeout) -> dict:
+    entry = hot.get(cache_key)
+    if entry is MISSING:
+        entry = cache.get(cache_key)
+        if entry is None:
+            entry = load()
+            cache.set(cache_key, entry, timeout=max(1, timeout(entry)))
+        hot.set(cache_key, entry)
+    return entry
+
+
 def _cached_entries(key) -> tuple[dict, dict]:
-    names = [_account_cache_key(key.account_id), _key_cache_key(key.pk)]
-    found = cache.get_many(names)
-    account = found.get(names[0])
-    if account is None:
-        account = _account_entry(key.account_id)
-        cache.set(names[0], account, timeout=max(1, account["ttl"]))
-    guardrail = found.get(names[1])
-    if guardrail is None:
-        guardrail = _key_entry(key.pk)
-        cache.set(names[1], guardrail, timeout=CACHE_SECONDS)
+    account = _cached_entry(
+        _account_cache_key(key.account_id),
+        lambda: _account_entry(key.account_id),
+        lambda e: e["ttl"],
+    )
+    guardrail = _cached_entry(
+        _key_cache_key(key.pk), lambda: _key_entry(key.pk), lambda e: CACHE_SECONDS
+    )
     return account, guardrail
 
 
@@ -126,10 +136,12 @@ def layers_for_account(account) -> list[tuple[str, resolver.Constraints]]:
 
 def forget_account(account_id) -> None:
     cache.delete(_account_cache_key(account_id))
+    hot.delete(_account_cache_key(account_id))
 
 
 def forget_key(key_id) -> None:
     cache.delete(_key_cache_key(key_id))
+    hot.delete(_key_cache_key(key_id))
 
 
 # --- Guardrails may only be stricter ------------------------------------------------------------

@@ -149,6 +149,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.refresh_due_sources",
         "schedule": timedelta(minutes=5),
     },
+    # Expires time-boxed provider exceptions and warns a day before; expiry itself is never late
+    # (the privacy cache lives no longer than the first exception), this tells the owners.
+    "expire-exceptions": {
+        "task": "dashboard.tasks.expire_exceptions",
+        "schedule": timedelta(minutes=5),
+    },
 }
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=90)
 
@@ -262,3 +268,7 @@ SNAPSHOT_RETENTION_DAYS = env_int("SNAPSHOT_RETENTION_DAYS", 365)
 REFRESH_CONCURRENCY = env_int("REFRESH_CONCURRENCY", 50)  # hosts fetched at once per run
 REFRESH_RETRIES = env_int("REFRESH_RETRIES", 2)
 REFRESH_BACKOFF_SECONDS = float(env_str("REFRESH_BACKOFF_SECONDS", "1"))
+
+# How long each process keeps API keys and privacy layers it has read from the shared cache
+# (seconds). A revocation or settings change made elsewhere takes effect within this time.
+HOT_CACHE_SECONDS = float(env_str("HOT_CACHE_SECONDS", "2"))

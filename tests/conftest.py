@@ -8,6 +8,11 @@ import os
 import socket
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Timing limits make property tests flaky on a loaded machine; they test laws, not speed.
+hypothesis_settings.register_profile("console", deadline=None)
+hypothesis_settings.load_profile("console")
 
 
 def _worker_cache_url() -> str | None:
@@ -27,9 +32,13 @@ def _fresh_cache_and_fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if url := _worker_cache_url():
         settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+    from dashboard.hotcache import hot
+
     cache.clear()
+    hot.clear()
     yield
     cache.clear()
+    hot.clear()
 
 
 _real_connect = socket.socket.connect
@@ -92,6 +101,18 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline():
+    """Tasks run in the test's own process unless a test starts a real worker (integration
+    tests), so no test leaves messages in a broker nobody reads."""
+    from dashboard.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

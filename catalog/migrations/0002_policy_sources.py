@@ -6,167 +6,380 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Snapshot',
+            name="Snapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_hash', models.CharField(max_length=64, unique=True)),
-                ('body', models.BinaryField()),
-                ('size', models.PositiveIntegerField()),
-                ('content_type', models.CharField(blank=True, max_length=120)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("content_hash", models.CharField(max_length=64, unique=True)),
+                ("body", models.BinaryField()),
+                ("size", models.PositiveIntegerField()),
+                ("content_type", models.CharField(blank=True, max_length=120)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PolicySource',
+            name="PolicySource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('privacy_policy', 'Privacy policy'), ('api_data_usage', 'API data usage'), ('dpa', 'Data processing addendum'), ('zero_retention', 'Zero-retention page'), ('json', 'Machine-readable JSON')], default='api_data_usage', max_length=20)),
-                ('url', models.URLField(max_length=500)),
-                ('select', models.CharField(blank=True, help_text='CSS selector of the text', max_length=300)),
-                ('remove', models.JSONField(blank=True, default=list, help_text='CSS selectors to drop')),
-                ('strip_params', models.JSONField(blank=True, default=list, help_text='query parameters to drop')),
-                ('interval_hours', models.PositiveIntegerField(default=12)),
-                ('enabled', models.BooleanField(default=True)),
-                ('next_run_at', models.DateTimeField(blank=True, null=True)),
-                ('etag', models.CharField(blank=True, max_length=300)),
-                ('last_modified', models.CharField(blank=True, max_length=100)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('failure_streak', models.PositiveIntegerField(default=0)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sources', to='catalog.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("privacy_policy", "Privacy policy"),
+                            ("api_data_usage", "API data usage"),
+                            ("dpa", "Data processing addendum"),
+                            ("zero_retention", "Zero-retention page"),
+                            ("json", "Machine-readable JSON"),
+                        ],
+                        default="api_data_usage",
+                        max_length=20,
+                    ),
+                ),
+                ("url", models.URLField(max_length=500)),
+                (
+                    "select",
+                    models.CharField(
+                        blank=True, help_text="CSS selector of the text", max_length=300
+                    ),
+                ),
+                (
+                    "remove",
+                    models.JSONField(blank=True, default=list, help_text="CSS selectors to drop"),
+                ),
+                (
+                    "strip_params",
+                    models.JSONField(
+                        blank=True, default=list, help_text="query parameters to drop"
+                    ),
+                ),
+                ("interval_hours", models.PositiveIntegerField(default=12)),
+                ("enabled", models.BooleanField(default=True)),
+                ("next_run_at", models.DateTimeField(blank=True, null=True)),
+                ("etag", models.CharField(blank=True, max_length=300)),
+                ("last_modified", models.CharField(blank=True, max_length=100)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("failure_streak", models.PositiveIntegerField(default=0)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sources",
+                        to="catalog.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider__slug', 'url'],
+                "ordering": ["provider__slug", "url"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyChange',
+            name="PolicyChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('changes_requested', 'Changes requested'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='open', max_length=20)),
-                ('material', models.BooleanField(default=False)),
-                ('diff', models.JSONField(blank=True, default=list, help_text='word-level [op, before, after]')),
-                ('evidence_missing', models.JSONField(blank=True, default=list)),
-                ('summary', models.CharField(blank=True, max_length=300)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='catalog.provider')),
-                ('version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='changes', to='catalog.policyversion')),
-                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='catalog.policysource')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("changes_requested", "Changes requested"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="open",
+                        max_length=20,
+                    ),
+                ),
+                ("material", models.BooleanField(default=False)),
+                (
+                    "diff",
+                    models.JSONField(
+                        blank=True, default=list, help_text="word-level [op, before, after]"
+                    ),
+                ),
+                ("evidence_missing", models.JSONField(blank=True, default=list)),
+                ("summary", models.CharField(blank=True, max_length=300)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to="catalog.provider",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="changes",
+                        to="catalog.policyversion",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to="catalog.policysource",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RefreshRun',
+            name="RefreshRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('changed', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("changed", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReviewEvent',
+            name="ReviewEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=20)),
-                ('comment', models.TextField()),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('change', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='catalog.policychange')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=20)),
+                ("comment", models.TextField()),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "change",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="catalog.policychange",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
+                "ordering": ["created", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SourceText',
+            name="SourceText",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('text_hash', models.CharField(max_length=64)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('snapshot', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='texts', to='catalog.snapshot')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='texts', to='catalog.policysource')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("text_hash", models.CharField(max_length=64)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "snapshot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="texts",
+                        to="catalog.snapshot",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="texts",
+                        to="catalog.policysource",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='policysource',
-            name='baseline',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.sourcetext'),
+            model_name="policysource",
+            name="baseline",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="catalog.sourcetext",
+            ),
         ),
         migrations.AddField(
-            model_name='policychange',
-            name='after',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.sourcetext'),
+            model_name="policychange",
+            name="after",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="catalog.sourcetext",
+            ),
         ),
         migrations.AddField(
-            model_name='policychange',
-            name='before',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.sourcetext'),
+            model_name="policychange",
+            name="before",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="catalog.sourcetext",
+            ),
         ),
         migrations.CreateModel(
-            name='Fetch',
+            name="Fetch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('outcome', models.CharField(choices=[('baseline', 'Baseline'), ('unchanged', 'Unchanged'), ('not_modified', 'Not Modified'), ('changed', 'Changed'), ('failed', 'Failed')], max_length=14)),
-                ('status', models.PositiveIntegerField(blank=True, null=True)),
-                ('headers', models.JSONField(blank=True, default=dict)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('elapsed_ms', models.PositiveIntegerField(default=0)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fetches', to='catalog.policysource')),
-                ('snapshot', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='catalog.snapshot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("baseline", "Baseline"),
+                            ("unchanged", "Unchanged"),
+                            ("not_modified", "Not Modified"),
+                            ("changed", "Changed"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("status", models.PositiveIntegerField(blank=True, null=True)),
+                ("headers", models.JSONField(blank=True, default=dict)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                ("elapsed_ms", models.PositiveIntegerField(default=0)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fetches",
+                        to="catalog.policysource",
+                    ),
+                ),
+                (
+                    "snapshot",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="catalog.snapshot",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
-                'indexes': [models.Index(fields=['source', '-created'], name='catalog_fetch_source_idx')],
+                "ordering": ["-created", "-id"],
+                "indexes": [
+                    models.Index(fields=["source", "-created"], name="catalog_fetch_source_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SourceAlert',
+            name="SourceAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_error', models.CharField(max_length=500)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='catalog.policysource')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("last_error", models.CharField(max_length=500)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="catalog.policysource",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('closed_at__isnull', True)), fields=('source',), name='catalog_alert_one_open_uniq')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("closed_at__isnull", True)),
+                        fields=("source",),
+                        name="catalog_alert_one_open_uniq",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='policysource',
-            index=models.Index(fields=['enabled', 'next_run_at'], name='catalog_source_due_idx'),
+            model_name="policysource",
+            index=models.Index(fields=["enabled", "next_run_at"], name="catalog_source_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='policysource',
-            constraint=models.UniqueConstraint(fields=('provider', 'url'), name='catalog_source_provider_url_uniq'),
+            model_name="policysource",
+            constraint=models.UniqueConstraint(
+                fields=("provider", "url"), name="catalog_source_provider_url_uniq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='policychange',
-            index=models.Index(fields=['status', '-created'], name='catalog_change_queue_idx'),
+            model_name="policychange",
+            index=models.Index(fields=["status", "-created"], name="catalog_change_queue_idx"),
         ),
     ]

@@ -27,6 +27,11 @@ def _shown(value) -> str:
 
 
 @register.filter
+def policy_value(value) -> str:
+    return "—" if value is None else _shown(value)
+
+
+@register.filter
 def policy_rows(version: PolicyVersion) -> list[dict]:
     """One row per field: overrides show only what they change; defaults show every field."""
     rows = []

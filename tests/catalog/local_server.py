@@ -43,8 +43,11 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def page(self, path: str, html: str, **headers):
-        self.routes[path] = (200, {"Content-Type": "text/html; charset=utf-8", **headers},
-                             html.encode())
+        self.routes[path] = (
+            200,
+            {"Content-Type": "text/html; charset=utf-8", **headers},
+            html.encode(),
+        )
 
     def __enter__(self):
         self.thread.start()

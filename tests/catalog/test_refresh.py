@@ -39,7 +39,8 @@ def server(settings):
 def source(server, small_catalog):
     server.page("/policy", POLICY_PAGE)
     return PolicySource.objects.create(
-        provider=Provider.objects.get(slug="month-ai"), url=server.url("/policy"),
+        provider=Provider.objects.get(slug="month-ai"),
+        url=server.url("/policy"),
         select="#policy",
     )
 
@@ -90,8 +91,9 @@ def test_an_editorial_change_is_classed_editorial(source, server):
 def test_evidence_that_disappears_is_flagged(source, server):
     version = PolicyVersion.objects.current().get(provider__slug="month-ai", endpoint=None)
     PolicyVersion.objects.filter(pk=version.pk).update(
-        evidence={"retention": {"passage": "API inputs are deleted after 30 days",
-                                "url": source.url}}
+        evidence={
+            "retention": {"passage": "API inputs are deleted after 30 days", "url": source.url}
+        }
     )
     refresh_source(source.pk)
     server.page("/policy", POLICY_PAGE.replace("deleted after 30 days", "kept for a while"))
@@ -119,8 +121,7 @@ def test_a_304_counts_as_unchanged(source, server):
         ((500, {"Content-Type": "text/html"}, b"oops"), "http_status"),
         ((503, {"Content-Type": "text/html"}, b"busy"), "http_status"),
         ((200, {"Content-Type": "image/png"}, b"\x89PNG"), "content_type"),
-        ((302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
-         "blocked_address"),
+        ((302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""), "blocked_address"),
         ((302, {"Location": "http://10.0.0.1/"}, b""), "blocked_address"),
     ],
 )
@@ -146,17 +147,26 @@ def test_a_failing_source_opens_one_alert_that_closes_on_recovery(source, server
 
 
 def test_a_json_source_proposes_its_field_values(server, small_catalog):
-    document = {"provider": "month-ai",
-                "policy": {"training": "no", "retention": "days", "retention_days": 30},
-                "evidence": {"retention": "30 days"}}
-    server.routes["/policy.json"] = (200, {"Content-Type": "application/json"},
-                                     json.dumps(document).encode())
-    source = PolicySource.objects.create(provider=Provider.objects.get(slug="month-ai"),
-                                         url=server.url("/policy.json"), kind="json")
+    document = {
+        "provider": "month-ai",
+        "policy": {"training": "no", "retention": "days", "retention_days": 30},
+        "evidence": {"retention": "30 days"},
+    }
+    server.routes["/policy.json"] = (
+        200,
+        {"Content-Type": "application/json"},
+        json.dumps(document).encode(),
+    )
+    source = PolicySource.objects.create(
+        provider=Provider.objects.get(slug="month-ai"), url=server.url("/policy.json"), kind="json"
+    )
     refresh_source(source.pk)
     document["policy"]["retention_days"] = 7
-    server.routes["/policy.json"] = (200, {"Content-Type": "application/json"},
-                                     json.dumps(document).encode())
+    server.routes["/policy.json"] = (
+        200,
+        {"Content-Type": "application/json"},
+        json.dumps(document).encode(),
+    )
     assert refresh_source(source.pk) == CHANGED
     change = PolicyChange.objects.get()
     assert change.version.retention_days == 7 and change.version.status == "proposed"
@@ -164,8 +174,9 @@ def test_a_json_source_proposes_its_field_values(server, small_catalog):
 
 def test_malformed_json_fails_without_a_change(server, small_catalog):
     server.routes["/policy.json"] = (200, {"Content-Type": "application/json"}, b"{nope")
-    source = PolicySource.objects.create(provider=Provider.objects.get(slug="month-ai"),
-                                         url=server.url("/policy.json"), kind="json")
+    source = PolicySource.objects.create(
+        provider=Provider.objects.get(slug="month-ai"), url=server.url("/policy.json"), kind="json"
+    )
     assert refresh_source(source.pk) == FAILED
     assert not PolicyChange.objects.exists()
 
@@ -182,15 +193,17 @@ def test_refresh_policies_prints_counts_as_its_last_line(source, server, capsys)
 def test_a_new_source_must_match_its_selector(server, small_catalog):
     server.page("/policy", POLICY_PAGE)
     with pytest.raises(SourceCheckError, match="select"):
-        register_source(Provider.objects.get(slug="month-ai"), server.url("/policy"),
-                        select="#missing")
+        register_source(
+            Provider.objects.get(slug="month-ai"), server.url("/policy"), select="#missing"
+        )
     assert not PolicySource.objects.exists()
 
 
 def test_a_new_source_must_extract_the_same_text_twice(server, small_catalog):
     counter = iter(range(100))
     server.routes["/clock"] = lambda handler: (
-        200, {"Content-Type": "text/html"},
+        200,
+        {"Content-Type": "text/html"},
         f"<main id='p'>Request number {next(counter)}</main>".encode(),
     )
     with pytest.raises(SourceCheckError, match="different text"):
@@ -204,3 +217,27 @@ def test_a_reviewed_change_moves_the_baseline(source, server, personas):
     changes.reject(PolicyChange.objects.get(), personas.reviewer, "wording only, no new terms")
     assert refresh_source(source.pk) == UNCHANGED
     assert PolicyChange.objects.count() == 1
+
+
+def test_whoever_edited_a_change_cannot_approve_it_even_after_someone_else_edits(
+    source, server, personas, django_user_model
+):
+    from django.contrib.auth.models import Group
+
+    second = django_user_model.objects.create_user("second@anyapi.test", "second@anyapi.test")
+    second.groups.add(Group.objects.get(name="privacy-team"))
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("30 days", "90 days"))
+    refresh_source(source.pk)
+    change = PolicyChange.objects.get()
+    changes.edit_fields(change, personas.reviewer, {"retention_days": 90}, "page says 90 days")
+    changes.edit_fields(change, second, {"retention_days": 90, "training": "no"}, "training too")
+    with pytest.raises(changes.ChangeDecisionError, match="Four-eyes"):
+        changes.approve(change, personas.reviewer, "approving my colleague's edit")
+    with pytest.raises(changes.ChangeDecisionError, match="Four-eyes"):
+        changes.approve(change, second, "approving my own edit")
+
+
+def test_a_policy_never_given_a_review_date_is_listed_as_stale(small_catalog):
+    stale = {v.provider.slug for v in changes.stale_policies()}
+    assert "free-ai" in stale and "safe-ai" not in stale

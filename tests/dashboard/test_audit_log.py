@@ -78,6 +78,7 @@ def test_the_audit_page_makes_a_fixed_number_of_queries(
     client.get("/a/acme/audit/")  # the first visit remembers the current account in the session
     for n in range(events):
         audit.record(f"test.event{n}", account=personas.account)
-    # session, user, membership, count, page of events, navigation memberships, team check
-    with django_assert_num_queries(7):
+    # session, user, membership, count, page of events, navigation memberships, team check,
+    # unread notifications for the bell
+    with django_assert_num_queries(8):
         client.get("/a/acme/audit/")

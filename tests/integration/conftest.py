@@ -62,10 +62,12 @@ def celery_worker_process(transactional_db, settings):
 
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = queue
+    app.conf.task_always_eager = False
     try:
         yield worker, queue
     finally:
         app.conf.task_default_queue = previous
+        app.conf.task_always_eager = True
         worker.terminate()
         try:
             worker.wait(timeout=15)

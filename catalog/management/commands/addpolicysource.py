@@ -14,9 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("provider", help="provider slug")
         parser.add_argument("url")
         parser.add_argument("--kind", choices=["html", "json"], default="html")
-        parser.add_argument("--document", choices=[k for k, _ in PolicySource.Kind.choices],
-                            default=PolicySource.Kind.API_DATA_USAGE,
-                            help="what the page is (html sources)")
+        parser.add_argument(
+            "--document",
+            choices=[k for k, _ in PolicySource.Kind.choices],
+            default=PolicySource.Kind.API_DATA_USAGE,
+            help="what the page is (html sources)",
+        )
         parser.add_argument("--select", default="", help="CSS selector of the policy text")
         parser.add_argument("--remove", action="append", default=[], help="CSS selector to drop")
         parser.add_argument("--strip-param", action="append", default=[], dest="strip_params")
@@ -28,9 +31,13 @@ class Command(BaseCommand):
             raise CommandError(f"No provider with slug {provider!r}.")
         try:
             source = register_source(
-                owner, url, kind=PolicySource.Kind.JSON if kind == "json" else document,
-                select=options["select"], remove=options["remove"],
-                strip_params=options["strip_params"], interval_hours=options["interval_hours"],
+                owner,
+                url,
+                kind=PolicySource.Kind.JSON if kind == "json" else document,
+                select=options["select"],
+                remove=options["remove"],
+                strip_params=options["strip_params"],
+                interval_hours=options["interval_hours"],
             )
         except SourceCheckError as exc:
             raise CommandError(str(exc)) from None

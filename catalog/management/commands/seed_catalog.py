@@ -35,7 +35,8 @@ def register_shipped_sources(catalog) -> int:
         }
         for url in sorted(filter(None, urls)):
             _, new = PolicySource.objects.get_or_create(
-                provider=providers[item.slug], url=url,
+                provider=providers[item.slug],
+                url=url,
                 defaults={"kind": PolicySource.Kind.API_DATA_USAGE},
             )
             created += new

@@ -1,0 +1,201 @@
+"""Telling the members of an account: in the app always, by email unless they muted the kind.
+
+`notify_catalog_change` is what the review flow triggers after an approval: it compares what each
+account's defaults allow in the catalog before and after, and tells only the accounts whose set of
+eligible endpoints changed.
+"""
+
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog import resolver
+from catalog.history_compile import compile_catalog_at
+from catalog.models import Endpoint, PolicyVersion, Provider
+
+from . import audit
+from .models import Account, EmailMute, Notification
+from .privacy import layers_for_account
+
+logger = logging.getLogger(__name__)
+Kind = Notification.Kind
+
+# Names listed in one notification; the rest are counted.
+MAX_LISTED = 20
+# A redelivered task must not tell an account twice; longer than any retry schedule.
+CLAIM_SECONDS = 7 * 24 * 3600
+
+
+def notify(account, kind, title, body="", url="") -> list[Notification]:
+    """One notification per member of the account, and an email to each who did not mute it."""
+    members = list(get_user_model().objects.filter(memberships__account=account))
+    muted = set(
+        EmailMute.objects.filter(user__in=members, kind=kind).values_list("user_id", flat=True)
+    )
+    notifications = Notification.objects.bulk_create(
+        Notification(account=account, user=user, kind=kind, title=title, body=body, url=url)
+        for user in members
+    )
+    recipients = [user.email for user in members if user.pk not in muted and user.email]
+    # After commit, so rolled-back work sends nothing; robust, so one bad address is only logged.
+    transaction.on_commit(partial(_send_emails, title, body, url, recipients), robust=True)
+    return notifications
+
+
+def _send_emails(title, body, url, recipients) -> None:
+    link = f"\n\n{settings.SITE_URL}{url}" if url else ""
+    preferences = settings.SITE_URL + reverse("notification_list")
+    message = f"{body}{link}\n\nChoose which emails you get: {preferences}\n"
+    for email in recipients:
+        send_mail(title, message, None, [email])
+
+
+def _claim(name: str) -> bool:
+    """True for exactly one caller per name, whichever worker or retry asks."""
+    return cache.add(f"notified:{name}", 1, timeout=CLAIM_SECONDS)
+
+
+# --- Catalog changes ---------------------------------------------------------------------------
+
+
+def eligible_ids(catalog: resolver.Catalog, layers, today) -> frozenset[str]:
+    effective = resolver.merge(layers)
+    resolution = resolver.resolve(catalog, resolver.AUTO_MODEL, effective, today)
+    return frozenset(endpoint.id for endpoint in resolution.eligible)
+
+
+def notify_catalog_change(before_version: int, after_version: int) -> list[Account]:
+    """Tell each account whose defaults allow other endpoints now; returns those accounts."""
+    before, after = compile_catalog_at(before_version), compile_catalog_at(after_version)
+    today = timezone.now().date()
+    # Many accounts share the same defaults; each distinct layer is resolved once.
+    seen: dict[tuple, tuple[frozenset, frozenset]] = {}
+    told = []
+    for account in Account.objects.order_by("pk").iterator():
+        layers = tuple(layers_for_account(account))
+        if layers not in seen:
+            was, now = eligible_ids(before, layers, today), eligible_ids(after, layers, today)
+            seen[layers] = (now - was, was - now)
+        gained, lost = seen[layers]
+        if (gained or lost) and _claim(f"catalog:{before_version}:{after_version}:{account.pk}"):
+            _tell_catalog_change(account, after_version, gained, lost)
+            told.append(account)
+    for provider in providers_joined(before_version, after_version):
+        notify_provider_joined(provider)
+    return told
+
+
+def _tell_catalog_change(account, version, gained, lost) -> None:
+    counts = [f"{len(gained)} now allowed"] if gained else []
+    counts += [f"{len(lost)} no longer allowed"] if lost else []
+    lines = [f"Catalog version {version} changed which endpoints your privacy defaults allow."]
+    if gained:
+        lines += [f"Now allowed ({_endpoints(gained)}):", *_by_provider(gained)]
+    if lost:
+        lines += [f"No longer allowed ({_endpoints(lost)}):", *_by_provider(lost)]
+    notify(
+        account,
+        Kind.CATALOG_CHANGE,
+        f"Catalog change: {' and '.join(counts)}",
+        "\n".join(lines),
+        reverse("account_overview", args=[account.slug]),
+    )
+
+
+def _endpoints(ids) -> str:
+    return f"{len(ids)} endpoint{'' if len(ids) == 1 else 's'}"
+
+
+def _by_provider(ids) -> list[str]:
+    """One line per provider naming its models (an endpoint id is `model@provider`): a change is
+    usually one provider's policy, so this keeps a long list short."""
+    split = (endpoint_id.rpartition("@") for endpoint_id in ids)
+    endpoints = sorted((provider, model) for model, _, provider in split)
+    models: dict[str, list[str]] = {}
+    for provider, model in endpoints[:MAX_LISTED]:
+        models.setdefault(provider, []).append(model)
+    lines = [f"- {provider}: {', '.join(names)}" for provider, names in models.items()]
+    if len(endpoints) > MAX_LISTED:
+        lines.append(f"- and {len(endpoints) - MAX_LISTED} more")
+    return lines
+
+
+def providers_joined(before_version: int, after_version: int):
+    """Providers whose first approved default policy came between the two versions."""
+    defaults = PolicyVersion.objects.approved().filter(endpoint__isnull=True)
+    new = defaults.filter(catalog_version__gt=before_version, catalog_version__lte=after_version)
+    earlier = defaults.filter(catalog_version__lte=before_version)
+    return Provider.objects.filter(pk__in=new.values("provider_id")).exclude(
+        pk__in=earlier.values("provider_id")
+    )
+
+
+def notify_provider_joined(provider) -> None:
+    default = PolicyVersion.objects.approved().filter(provider=provider, endpoint=None).first()
+    given = default.given_fields() if default else {}
+    # retention_days only means something next to retention "days", which is listed anyway.
+    unknown = [n for n in PolicyVersion.FIELDS if n not in given and n != "retention_days"]
+    endpoints = Endpoint.objects.filter(provider=provider).count()
+    title = f"New provider: {provider.name}"
+    body = _joined_body(provider, endpoints, unknown)
+    url = reverse("provider_detail", args=[provider.slug])
+    for account in Account.objects.order_by("pk").iterator():
+        if _claim(f"provider-joined:{provider.pk}:{account.pk}"):
+            notify(account, Kind.PROVIDER_JOINED, title, body, url)
+
+
+def _joined_body(provider, endpoints: int, unknown: list[str]) -> str:
+    served = f"{endpoints} endpoint{'' if endpoints == 1 else 's'}"
+    said = (
+        f"Its policy does not say: {', '.join(unknown)}. "
+        if unknown
+        else "Its policy states every field today. "
+    )
+    return (
+        f"{provider.name} ({provider.slug}) joined the catalog with {served}. {said}"
+        "Unknown counts as the worst case: it stays excluded under any constraint its unknown "
+        "policy can't prove."
+    )
+
+
+# --- The signed-in person's side ---------------------------------------------------------------
+
+
+def unread_for(user):
+    return Notification.objects.filter(user=user, read_at__isnull=True)
+
+
+def mark_read(notifications) -> int:
+    now = timezone.now()
+    return notifications.filter(read_at__isnull=True).update(read_at=now, updated=now)
+
+
+def emailed_kinds(user) -> set[str]:
+    muted = EmailMute.objects.filter(user=user).values_list("kind", flat=True)
+    return set(Kind.values) - set(muted)
+
+
+@transaction.atomic
+def set_emailed_kinds(user, wanted, *, request=None) -> None:
+    """Email `wanted` kinds to the user and mute the rest; audited when something changed."""
+    before = sorted(set(Kind.values) - emailed_kinds(user))
+    muted = set(Kind.values) - set(wanted)
+    EmailMute.objects.filter(user=user).exclude(kind__in=muted).delete()
+    for kind in muted:
+        EmailMute.objects.get_or_create(user=user, kind=kind)
+    if before != sorted(muted):
+        audit.record(
+            "notifications.email_muted",
+            actor=user,
+            request=request,
+            target=user.email,
+            before={"muted": before},
+            after={"muted": sorted(muted)},
+        )

@@ -1,0 +1,97 @@
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from catalog.models import Provider
+
+from ..access import account_member
+from ..exceptions import MAX_DURATION, create_exception, revoke_exception
+from ..models import Role
+
+PAST_SHOWN = 50
+
+
+def account_owner(view):
+    """Like `account_member(manage=True)`, and then owners only: admins get 403 too."""
+
+    @wraps(view)
+    def owners_only(request, *args, **kwargs):
+        if request.membership.role != Role.OWNER:
+            raise PermissionDenied("owners only")
+        return view(request, *args, **kwargs)
+
+    return account_member(owners_only, manage=True)
+
+
+class ExceptionForm(forms.Form):
+    provider = forms.ModelChoiceField(
+        queryset=Provider.objects.all(), to_field_name="slug", empty_label="Choose a provider"
+    )
+    key = forms.ModelChoiceField(
+        queryset=None,
+        to_field_name="prefix",
+        required=False,
+        empty_label="The whole account",
+        label="For",
+    )
+    until = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="UTC, at most 90 days ahead.",
+    )
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text="Kept in the audit log."
+    )
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].queryset = account.api_keys.active()
+
+    def clean_until(self):
+        until, now = self.cleaned_data["until"], timezone.now()
+        if until <= now:
+            raise forms.ValidationError("Pick a time in the future.")
+        if until > now + MAX_DURATION:
+            latest = now + MAX_DURATION
+            raise forms.ValidationError(f"At most 90 days ahead: {latest:%Y-%m-%d %H:%M} UTC.")
+        return until
+
+
+def _get_exception_for_user(request, pk):
+    return get_object_or_404(request.account.exceptions.select_related("key"), pk=pk)
+
+
+@account_owner
+def exception_list(request):
+    form = ExceptionForm(request.POST or None, account=request.account)
+    context = {"created": None}
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data, "provider": form.cleaned_data["provider"].slug}
+        context["created"] = create_exception(request.account, request=request, **data)
+        form = ExceptionForm(account=request.account)
+    now = timezone.now()
+    exceptions = request.account.exceptions.select_related("key", "created_by")
+    context.update(
+        form=form,
+        now=now,
+        active=exceptions.active(now),
+        past=exceptions.filter(Q(revoked_at__isnull=False) | Q(until__lte=now))[:PAST_SHOWN],
+    )
+    template = "dashboard/exception_list.html"
+    return render(request, f"{template}#exception-panel" if request.htmx else template, context)
+
+
+@require_POST
+@account_owner
+def exception_revoke(request, pk):
+    exception = _get_exception_for_user(request, pk)
+    if revoke_exception(exception, request=request):
+        messages.success(request, f"The exception for {exception.provider} is revoked.")
+    else:
+        messages.warning(request, f"The exception for {exception.provider} had already ended.")
+    return redirect("exception_list", account_slug=request.account.slug)

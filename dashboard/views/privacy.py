@@ -1,0 +1,262 @@
+"""Privacy settings, key guardrails and the models an account may reach (PRODUCT.md §2).
+
+Every preview resolves against the per-process catalog snapshot, so no page here costs more
+queries for a larger catalog. Only the two save paths write, and both audit.
+"""
+
+from collections import Counter, defaultdict
+
+from django.contrib import messages
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from catalog import resolver
+from catalog.badges import policy_badges
+from catalog.snapshot import get_catalog
+
+from .. import privacy
+from ..access import account_member
+from ..config_api import GuardrailIn
+from ..models import ProviderException
+from ..privacy_forms import AccountPrivacyForm, GuardrailForm, describe
+
+SETTINGS = "dashboard/privacy_settings.html"
+GUARDRAIL = "dashboard/key_guardrail.html"
+MODELS = "dashboard/available_models.html"
+SHOWN_ENDPOINTS = 50  # per reason in the preview; the count is always exact
+REASONS = {
+    "trains_on_data": "may train on the data",
+    "retention_exceeds_limit": "keeps data longer than allowed",
+    "not_zero_retention": "keeps data (zero retention required)",
+    "safety_retention": "may keep content flagged for abuse review",
+    "publishes_prompts": "may publish prompts",
+    "missing_certification": "lacks a required certification",
+    "region_mismatch": "serves outside the required region",
+    "hq_mismatch": "headquartered outside the required country",
+    "policy_stale": "policy past its review date",
+    "provider_excluded": "provider excluded",
+    "provider_not_allowed": "provider not in the allowed list",
+    "endpoint_disabled": "disabled in the catalog",
+}
+
+
+# --- Access -------------------------------------------------------------------------------------
+
+
+def _forbidden(request, message):
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def _get_key_for_user(request, prefix):
+    return get_object_or_404(request.account.api_keys.active(), prefix=prefix)
+
+
+# --- Layers and previews ------------------------------------------------------------------------
+
+
+def _excepted(account, key=None) -> list[str]:
+    """Providers re-admitted by active exceptions: account-wide ones, and the key's own."""
+    scope = Q(key__isnull=True) | Q(key=key) if key else Q(key__isnull=True)
+    exceptions = ProviderException.objects.active().filter(scope, account=account)
+    return list(exceptions.values_list("provider", flat=True))
+
+
+def _layer(name, vocabulary, excepted):
+    return (name, privacy.with_exceptions(privacy.constraints_from(vocabulary), excepted))
+
+
+def _providers(catalog) -> list[str]:
+    return sorted({e.provider for e in catalog.endpoints_for(resolver.AUTO_MODEL)})
+
+
+def _resolve(layers) -> resolver.Resolution:
+    effective = resolver.merge(layers)
+    return resolver.resolve(get_catalog(), resolver.AUTO_MODEL, effective, timezone.now().date())
+
+
+def _unavailable(resolution) -> set[str]:
+    reachable = {e.model for e in resolution.eligible}
+    return {x.endpoint.model for x in resolution.excluded} - reachable
+
+
+def _reason_groups(resolution) -> list[dict]:
+    """Excluded endpoints by reason code, most frequent first; an endpoint may fail several ways."""
+    endpoints, constraints = defaultdict(list), defaultdict(set)
+    for exclusion in resolution.excluded:
+        for code in dict.fromkeys(reason.code for reason in exclusion.reasons):
+            endpoints[code].append(exclusion.endpoint.id)
+        for reason in exclusion.reasons:
+            constraints[reason.code].add((reason.constraint, reason.source))
+    groups = [
+        {
+            "code": code,
+            "text": REASONS.get(code, ""),
+            "count": len(ids),
+            "endpoints": ids[:SHOWN_ENDPOINTS],
+            "constraints": sorted(constraints[code]),
+        }
+        for code, ids in endpoints.items()
+    ]
+    return sorted(groups, key=lambda group: (-group["count"], group["code"]))
+
+
+def _preview(proposed_layers, saved_layers) -> dict:
+    proposed, saved = _resolve(proposed_layers), _resolve(saved_layers)
+    unavailable, was = _unavailable(proposed), _unavailable(saved)
+    return {
+        "eligible": len(proposed.eligible),
+        "total": len(proposed.eligible) + len(proposed.excluded),
+        "unavailable": sorted(unavailable),
+        "newly_unavailable": sorted(unavailable - was),
+        "newly_available": sorted(was - unavailable),
+        "saved_eligible": len(saved.eligible),
+        "reasons": _reason_groups(proposed),
+    }
+
+
+def _template(name, partial):
+    return f"{name}#{partial}" if partial else name
+
+
+# --- Account privacy settings -------------------------------------------------------------------
+
+
+def _account_form(request, saved, data=None):
+    read_only = not request.membership.can_manage
+    providers = _providers(get_catalog())
+    return AccountPrivacyForm(data, saved=saved, providers=providers, read_only=read_only)
+
+
+def _settings_page(request, form, partial=None):
+    excepted = _excepted(request.account)
+    proposed = form.proposed()
+    context = {"form": form, "oob": partial is not None}
+    if proposed is not None:
+        context["preview"] = _preview(
+            [_layer("account", proposed, excepted)], [_layer("account", form.saved, excepted)]
+        )
+    return render(request, _template(SETTINGS, partial), context)
+
+
+@account_member
+def privacy_settings(request):
+    saved = privacy.defaults_for(request.account).as_vocabulary()
+    if request.method != "POST":
+        return _settings_page(request, _account_form(request, saved))
+    if not request.membership.can_manage:
+        return _forbidden(request, "Only owners and admins change privacy settings.")
+    form = _account_form(request, saved, request.POST)
+    if not form.is_valid():
+        return _settings_page(request, form)
+    privacy.save_defaults(request.account, form.vocabulary, request=request)
+    messages.success(
+        request, "Privacy settings saved. They apply to the next request of every key."
+    )
+    return redirect("privacy_settings", account_slug=request.account.slug)
+
+
+@require_POST
+@account_member(manage=True)
+def privacy_preview(request):
+    """What the posted settings would allow; validates and shows errors, never saves."""
+    saved = privacy.defaults_for(request.account).as_vocabulary()
+    form = _account_form(request, saved, request.POST)
+    return _settings_page(request, form, "preview" if request.htmx else None)
+
+
+# --- Key guardrails -----------------------------------------------------------------------------
+
+
+def _guardrail_form(request, key, data=None):
+    guardrail = privacy.guardrail_for(key)
+    saved = guardrail.as_vocabulary() if guardrail else GuardrailIn().vocabulary()
+    read_only = not request.membership.can_manage
+    providers = _providers(get_catalog())
+    return GuardrailForm(data, saved=saved, providers=providers, read_only=read_only)
+
+
+def _guardrail_page(request, key, form, account, partial=None):
+    excepted = _excepted(request.account, key)
+    account_layer = _layer("account", account, excepted)
+    proposed = form.proposed()
+    context = {"key": key, "form": form, "account": describe(account), "oob": partial is not None}
+    if proposed is not None:
+        context["preview"] = _preview(
+            [account_layer, _layer("key", proposed, excepted)],
+            [account_layer, _layer("key", form.saved, excepted)],
+        )
+    return render(request, _template(GUARDRAIL, partial), context)
+
+
+@account_member
+def key_guardrail(request, prefix):
+    key = _get_key_for_user(request, prefix)
+    account = privacy.defaults_for(request.account).as_vocabulary()
+    if request.method != "POST":
+        return _guardrail_page(request, key, _guardrail_form(request, key), account)
+    if not request.membership.can_manage:
+        return _forbidden(request, "Only owners and admins change key guardrails.")
+    form = _guardrail_form(request, key, request.POST)
+    if form.is_valid():
+        try:
+            privacy.save_guardrail(key, form.vocabulary, request=request)
+        except privacy.GuardrailLooserThanAccount as exc:
+            form.refuse_looser(exc.problems)
+        else:
+            messages.success(request, f"Guardrail of {key.name} ({key.prefix}…) saved.")
+            return redirect("key_guardrail", account_slug=request.account.slug, prefix=key.prefix)
+    return _guardrail_page(request, key, form, account)
+
+
+@require_POST
+@account_member(manage=True)
+def key_guardrail_preview(request, prefix):
+    key = _get_key_for_user(request, prefix)
+    account = privacy.defaults_for(request.account).as_vocabulary()
+    form = _guardrail_form(request, key, request.POST)
+    if form.is_valid():
+        form.refuse_looser(privacy.looser_fields(account, form.vocabulary))
+    return _guardrail_page(request, key, form, account, "preview" if request.htmx else None)
+
+
+# --- Models available to the account ------------------------------------------------------------
+
+
+def _available(resolution, today) -> list[tuple[str, list]]:
+    by_model = {}
+    for endpoint in resolution.eligible:
+        badges = policy_badges(endpoint.policy, today)
+        by_model.setdefault(endpoint.model, []).append((endpoint, badges))
+    return sorted(by_model.items())
+
+
+def _main_reasons(resolution) -> list[tuple[str, str, int, int]]:
+    """(model, main reason, endpoints failing it, endpoints) of each model with none eligible."""
+    unavailable = _unavailable(resolution)
+    codes, sizes = {}, Counter()
+    for exclusion in resolution.excluded:
+        model = exclusion.endpoint.model
+        if model in unavailable:
+            sizes[model] += 1
+            codes.setdefault(model, Counter()).update({r.code for r in exclusion.reasons})
+    rows = []
+    for model in sorted(unavailable):
+        code, count = min(codes[model].items(), key=lambda item: (-item[1], item[0]))
+        rows.append((model, REASONS.get(code, code), count, sizes[model]))
+    return rows
+
+
+@account_member
+def available_models(request):
+    """What the account's defaults allow, computed exactly as the settings page previews it."""
+    today = timezone.now().date()
+    defaults = privacy.defaults_for(request.account).as_vocabulary()
+    resolution = _resolve([_layer("account", defaults, _excepted(request.account))])
+    context = {
+        "available": _available(resolution, today),
+        "unavailable": _main_reasons(resolution),
+        "settings": describe(defaults),
+    }
+    return render(request, MODELS, context)
