@@ -8,8 +8,8 @@ as the live catalog shows an endpoint before its first policy is approved).
 """
 
 from . import resolver
-from .compile import to_policy
-from .models import Endpoint, PolicyVersion
+from .compile import build_catalog
+from .models import PolicyVersion
 
 
 def versions_at(version: int) -> tuple[dict, dict]:
@@ -25,22 +25,4 @@ def versions_at(version: int) -> tuple[dict, dict]:
 
 
 def compile_catalog_at(version: int) -> resolver.Catalog:
-    defaults, overrides = versions_at(version)
-    endpoints = Endpoint.objects.select_related("model", "provider")
-    return resolver.Catalog(
-        version,
-        (
-            resolver.Endpoint(
-                id=endpoint.endpoint_id,
-                model=endpoint.model.slug,
-                provider=endpoint.provider.slug,
-                policy=to_policy(
-                    defaults.get(endpoint.provider_id),
-                    overrides.get(endpoint.pk),
-                    endpoint.provider.headquarters,
-                ),
-                enabled=endpoint.enabled,
-            )
-            for endpoint in endpoints
-        ),
-    )
+    return build_catalog(version, *versions_at(version))

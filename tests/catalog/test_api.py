@@ -2,12 +2,11 @@ import json
 import logging
 
 import pytest
-from django.core.cache import cache
-from django.db import connection
 
 from catalog.models import PolicyVersion
 from catalog.review import approve, propose
 from dashboard.models import ApiKey, PrivacyDefaults
+from tests.canary import everything_cached, everything_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -202,23 +201,6 @@ def test_the_proposer_cannot_approve_their_own_change(small_catalog, personas):
         approve(proposal, personas.reviewer, "looks fine to me")
 
 
-def _everything_stored() -> str:
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
-            chunks.extend(str(row) for row in cursor.fetchall())
-    return "\n".join(chunks)
-
-
-def _everything_cached() -> str:
-    backend = cache._cache if hasattr(cache, "_cache") else None
-    if isinstance(backend, dict):  # local memory
-        return "\n".join(f"{k}={v!r}" for k, v in backend.items())
-    client = cache._cache.get_client()
-    return "\n".join(f"{k}={client.get(k)!r}" for k in client.scan_iter("*"))
-
-
 @pytest.mark.parametrize("status", [200, 400, 422])
 def test_message_content_is_never_stored_cached_or_logged(resolve, caplog, status):
     caplog.set_level(logging.DEBUG)
@@ -236,8 +218,8 @@ def test_message_content_is_never_stored_cached_or_logged(resolve, caplog, statu
     assert response.status_code == status
     if status != 400:
         assert CANARY not in response.content.decode()
-    assert CANARY not in _everything_stored()
-    assert CANARY not in _everything_cached()
+    assert CANARY not in everything_stored()
+    assert CANARY not in everything_cached()
     assert CANARY not in caplog.text
 
 

@@ -4,34 +4,20 @@ from datetime import date
 
 import pytest
 
-from catalog import resolver, snapshot
+from catalog import resolver
 from catalog.catalog_file import parse_catalog
 from catalog.compile import compile_catalog
 from catalog.history_compile import compile_catalog_at
 from catalog.loader import Loader
 from catalog.models import CatalogState, Endpoint, PolicyVersion
 from catalog.review import approve, propose, reject
-from dashboard.celery import app as celery_app
-from tests.catalog.conftest import SMALL_CATALOG
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _tasks_run_here():
-    """Approvals enqueue a notification task: run it here, never on a real broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 @pytest.fixture
-def catalog(db):
-    Loader().load(parse_catalog(SMALL_CATALOG))
-    snapshot.forget()
-    yield SMALL_CATALOG
-    snapshot.forget()
+def catalog(small_catalog):
+    return small_catalog
 
 
 def _endpoints(catalog: resolver.Catalog) -> dict[str, resolver.Endpoint]:

@@ -15,6 +15,7 @@ from catalog import review
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import PolicyVersion, Provider
+from tests.canary import everything_stored
 
 CANARY = "CANARY-7f3e"
 HTMX = {"HX-Request": "true"}
@@ -50,16 +51,6 @@ def _catalog_rows(response) -> list[tuple[str, str]]:
         (row.findtext("td[@data-label='Model']/code"), row.findtext("td[@data-label='Provider']/a"))
         for row in _find(response, "//*[@id='results']//tbody/tr[td/@data-label='Model']")
     ]
-
-
-def _all_text_in_database() -> str:
-    """Every value of every table, as one string, to prove content is nowhere."""
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names from introspection
-            chunks.extend(str(row) for row in cursor.fetchall())
-    return "\n".join(chunks)
 
 
 def _all_bytes_in_cache() -> bytes:
@@ -642,7 +633,7 @@ def test_pasted_message_content_is_stored_nowhere_and_never_logged(signed_in, ht
     for pasted in (valid, invalid, not_json):
         assert _resolve(signed_in, {"json": pasted}, htmx=htmx).status_code == 200
 
-    assert CANARY not in _all_text_in_database()
+    assert CANARY not in everything_stored()
     cache.set("scan-check", "seen")  # to prove that the scan sees the cache's entries
     cached = _all_bytes_in_cache()
     assert b"scan-check" in cached

@@ -25,7 +25,6 @@ from catalog.models import (
 )
 from catalog.refresh import refresh_source
 from catalog.review_views import diff_columns
-from dashboard.celery import app as celery_app
 from dashboard.models import AuditEvent
 from tests.catalog.local_server import LocalServer
 
@@ -53,15 +52,6 @@ POSTS = [
     "/review/providers/month-ai/propose/",
     "/review/sources/refresh/",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _tasks_run_here():
-    """Tasks run in this process even when REDIS_URL points the broker at Redis."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

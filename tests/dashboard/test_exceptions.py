@@ -11,35 +11,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog import resolver, snapshot
-from catalog.catalog_file import parse_catalog
-from catalog.loader import Loader
 from dashboard import exceptions
-from dashboard.celery import app as celery_app
 from dashboard.models import ApiKey, AuditEvent, Notification, PrivacyDefaults, ProviderException
 from dashboard.privacy import layers_for_key
 from dashboard.tasks import expire_exceptions
-from tests.catalog.conftest import SMALL_CATALOG
 
 pytestmark = pytest.mark.django_db
 
 START = timezone.datetime(2030, 3, 1, 12, 0, tzinfo=timezone.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _tasks_run_here():
-    """Tasks run in this process even when REDIS_URL points the broker at Redis."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 @pytest.fixture
-def catalog(db):
-    Loader().load(parse_catalog(SMALL_CATALOG))
-    snapshot.forget()
-    yield SMALL_CATALOG
-    snapshot.forget()
+def catalog(small_catalog):
+    return small_catalog
 
 
 @pytest.fixture

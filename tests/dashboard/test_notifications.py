@@ -6,12 +6,10 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog import snapshot
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import CatalogState, PolicyVersion
 from catalog.review import approve, propose, reject
-from dashboard.celery import app as celery_app
 from dashboard.models import AuditEvent, EmailMute, Notification, PrivacyDefaults
 from dashboard.notifications import notify, notify_catalog_change
 from tests.catalog.conftest import SMALL_CATALOG
@@ -22,21 +20,9 @@ Kind = Notification.Kind
 ACME_PEOPLE = ["admin@acme.test", "member@acme.test", "owner@acme.test"]
 
 
-@pytest.fixture(autouse=True)
-def _tasks_run_here():
-    """Tasks run in this process even when REDIS_URL points the broker at Redis."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 @pytest.fixture
-def catalog(db):
-    Loader().load(parse_catalog(SMALL_CATALOG))
-    snapshot.forget()
-    yield SMALL_CATALOG
-    snapshot.forget()
+def catalog(small_catalog):
+    return small_catalog
 
 
 @pytest.fixture

@@ -8,17 +8,14 @@ import json
 import logging
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog import resolver, snapshot
-from catalog.catalog_file import parse_catalog
-from catalog.loader import Loader
+from catalog import resolver
 from catalog.models import CatalogState
 from dashboard.models import ApiKey, PrivacyDefaults, Receipt
 from dashboard.privacy import layers_for_key
-from tests.catalog.conftest import SMALL_CATALOG
+from tests.canary import everything_cached, everything_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +23,8 @@ CANARY = "CANARY-7c2e-patient-record-for-receipts"
 
 
 @pytest.fixture
-def catalog(db):
-    Loader().load(parse_catalog(SMALL_CATALOG))
-    snapshot.forget()
-    yield SMALL_CATALOG
-    snapshot.forget()
+def catalog(small_catalog):
+    return small_catalog
 
 
 @pytest.fixture
@@ -133,23 +127,6 @@ def test_the_catalog_endpoint_list_leaves_no_receipt(client, key, catalog, defau
     assert not Receipt.objects.exists()
 
 
-def _everything_stored() -> str:
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
-            chunks.extend(str(row) for row in cursor.fetchall())
-    return "\n".join(chunks)
-
-
-def _everything_cached() -> str:
-    backend = cache._cache if hasattr(cache, "_cache") else None
-    if isinstance(backend, dict):  # local memory
-        return "\n".join(f"{k}={v!r}" for k, v in backend.items())
-    client = cache._cache.get_client()
-    return "\n".join(f"{k}={client.get(k)!r}" for k in client.scan_iter("*"))
-
-
 @pytest.mark.parametrize(("model", "status"), [("acme/chat", 200), ("acme/tiny", 422)])
 def test_a_receipt_holds_no_request_content(resolve, caplog, model, status):
     caplog.set_level(logging.DEBUG)
@@ -165,8 +142,8 @@ def test_a_receipt_holds_no_request_content(resolve, caplog, model, status):
     )
     assert response.status_code == status
     assert Receipt.objects.count() == 1
-    assert CANARY not in _everything_stored()
-    assert CANARY not in _everything_cached()
+    assert CANARY not in everything_stored()
+    assert CANARY not in everything_cached()
     assert CANARY not in caplog.text
 
 

@@ -14,7 +14,6 @@ from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import PolicyChange, PolicySource, PolicyVersion, Provider, SourceAlert
 from catalog.refresh import CHANGED, refresh_source
-from dashboard.celery import app as celery_app
 from tests.catalog.conftest import SMALL_CATALOG
 from tests.catalog.local_server import LocalServer
 
@@ -24,15 +23,6 @@ POLICY_PAGE = """<html><body><nav>Home</nav><main id="policy"><h1>API data usage
 <p>We do not train on API data.</p>
 <p>API inputs are deleted after 30 days unless flagged for abuse review.</p></main>
 <footer>© Month AI</footer></body></html>"""
-
-
-@pytest.fixture(autouse=True)
-def _tasks_run_here():
-    """Approval notifications run in the live server's thread even when REDIS_URL is set."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture
