@@ -1,10 +1,16 @@
 """Registering a policy source: it must be fetchable and its selection stable."""
 
-from django.db import IntegrityError
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dashboard import audit
 
 from .fetcher import ExtractionError, FetchError, fetch
-from .models import PolicySource
-from .refresh import extract, fetch_policy
+from .models import PolicyChange, PolicySource, Snapshot, SourceText
+from .refresh import extract, fetch_policy, snapshot_body, store_text
 
 
 class SourceCheckError(Exception):
@@ -36,3 +42,45 @@ def register_source(provider, url, **fields) -> PolicySource:
     except IntegrityError:
         raise SourceCheckError(f"{provider.slug} already has the source {url}") from None
     return source
+
+
+@transaction.atomic
+def change_selectors(
+    source: PolicySource, *, select=None, remove=None, strip_params=None, actor=None
+) -> PolicySource:
+    """New extraction rules are a technical update, never a change: the texts a fetch is
+    compared with are extracted again from their stored snapshots under the new rules."""
+    before = {"select": source.select, "remove": source.remove, "strip_params": source.strip_params}
+    for name, value in (("select", select), ("remove", remove), ("strip_params", strip_params)):
+        if value is not None:
+            setattr(source, name, value)
+    texts = {"baseline": source.baseline} if source.baseline else {}
+    pending = source.changes.open().select_related("after").first()
+    if pending:
+        texts["pending"] = pending.after
+    renewed = {role: _reextract(source, text) for role, text in texts.items()}
+    source.baseline = renewed.get("baseline", source.baseline)
+    source.save()
+    if pending:
+        PolicyChange.objects.filter(pk=pending.pk).update(after=renewed["pending"])
+    after = {"select": source.select, "remove": source.remove, "strip_params": source.strip_params}
+    audit.record(
+        "source.selectors_changed", actor=actor, target=source.url, before=before, after=after
+    )
+    return source
+
+
+def _reextract(source, text: SourceText) -> SourceText:
+    try:
+        extracted = extract(source, snapshot_body(text.snapshot))
+    except ExtractionError as exc:
+        raise SourceCheckError(f"the stored snapshot no longer matches: {exc}") from None
+    return store_text(source, text.snapshot, extracted)
+
+
+def purge_old_snapshots(now=None) -> int:
+    """Raw bodies past SNAPSHOT_RETENTION_DAYS go, except those a kept text was made from."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
+    old = Snapshot.objects.filter(created__lt=cutoff).exclude(texts__isnull=False)
+    deleted, _ = old.delete()
+    return deleted

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from .jobs import claim_due_sources, refresh_many
 from .models import PolicySource, RefreshRun
+from .sources import purge_old_snapshots
 
 
 @shared_task(ignore_result=True)
@@ -17,3 +18,9 @@ def refresh_run(run_id: int, source_ids: list[int]):
     if run.finished_at is not None:  # delivered twice: the first delivery did the work
         return
     refresh_many(PolicySource.objects.filter(pk__in=source_ids), run=run)
+
+
+@shared_task(ignore_result=True)
+def purge_snapshots():
+    """Beat: drop raw bodies past SNAPSHOT_RETENTION_DAYS that no kept text came from."""
+    purge_old_snapshots()

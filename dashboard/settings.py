@@ -149,6 +149,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.refresh_due_sources",
         "schedule": timedelta(minutes=5),
     },
+    "purge-snapshots": {
+        "task": "catalog.tasks.purge_snapshots",
+        "schedule": timedelta(days=1),
+    },
     # Expires time-boxed provider exceptions and warns a day before; expiry itself is never late
     # (the privacy cache lives no longer than the first exception), this tells the owners.
     "expire-exceptions": {

@@ -241,3 +241,29 @@ def test_whoever_edited_a_change_cannot_approve_it_even_after_someone_else_edits
 def test_a_policy_never_given_a_review_date_is_listed_as_stale(small_catalog):
     stale = {v.provider.slug for v in changes.stale_policies()}
     assert "free-ai" in stale and "safe-ai" not in stale
+
+
+def test_new_selectors_re_extract_stored_snapshots_without_a_change(source, server):
+    refresh_source(source.pk)
+    call_command("updatepolicysource", str(source.pk), "--select", "main", "--remove", "a")
+    source.refresh_from_db()
+    assert "our terms" not in source.baseline.text and "30 days" in source.baseline.text
+    assert refresh_source(source.pk) == UNCHANGED  # same page, same rules: nothing new
+    assert not PolicyChange.objects.exists()
+    assert server.routes.hits["/policy"] == 2  # the update itself fetched nothing
+
+
+def test_old_snapshots_are_purged_unless_a_kept_text_needs_them(source, server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import Snapshot
+    from catalog.sources import purge_old_snapshots
+
+    refresh_source(source.pk)
+    orphan = Snapshot.objects.create(content_hash="0" * 64, body=b"", size=0)
+    Snapshot.objects.update(created=timezone.now() - timedelta(days=400))
+    assert purge_old_snapshots() == 1
+    assert not Snapshot.objects.filter(pk=orphan.pk).exists()
+    assert Snapshot.objects.count() == 1
