@@ -62,9 +62,10 @@ def _refresh_host(host, source_ids, record, close=True) -> None:
                 record(FAILED)
             return
         try:
-            for source_id in source_ids:
+            for count, source_id in enumerate(source_ids, start=1):
                 record(_refresh_with_retries(source_id))
-                cache.touch(lock, timeout=HOST_LOCK_SECONDS)
+                if count % 10 == 0:  # renewed now and then: a turn may outlast the lock
+                    cache.touch(lock, timeout=HOST_LOCK_SECONDS)
         finally:
             cache.delete(lock)
     finally:

@@ -86,7 +86,7 @@ def latest_text(source: PolicySource) -> SourceText | None:
 
 
 def refresh_source(source_id: int) -> str:
-    source = PolicySource.objects.select_related("provider").get(pk=source_id)
+    source = PolicySource.objects.get(pk=source_id)
     try:
         result = fetch(
             source.url,
