@@ -2,8 +2,9 @@
 
 The hot path is what POST /api/v1/policy/resolve runs once the key is authenticated and the body
 parsed: `snapshot.get_catalog()`, `resolver.merge_cached` of the account, key and request layers
-(as catalog/api.py calls it), and `resolver.resolve`. The baseline (`naive.py`) answers the same requests from the ORM. Both run
-here, one after the other, on the same requests, in this one thread (one core).
+(as catalog/api.py calls it), and `resolver.resolve`. The baseline (`naive.py`) answers the same
+requests from the ORM. Both run here, one after the other, on the same requests, in this one
+thread (one core).
 
 Snapshot memory is measured with tracemalloc: the bytes still allocated after `compile_catalog()`
 returns (the compiled `resolver.Catalog` a process keeps), and the peak while it compiles.
