@@ -48,7 +48,7 @@ class Command(BaseCommand):
                 after={"name": account.name, "owner": owner.email},
             )
             create_key(name="Demo gateway", kind=ApiKey.Kind.INFERENCE, account=account)
-        self.stdout.write(self.style.SUCCESS("Demo ready. Sign in at http://127.0.0.1:8000/login/"))
+        self.stdout.write(self.style.SUCCESS(f"Demo ready. Sign in at {settings.SITE_URL}/login/"))
         self.stdout.write(f"  account owner:  {DEMO_OWNER}  password: {password}")
         self.stdout.write(f"  privacy team:   {DEMO_PRIVACY}  password: {password}")
 
