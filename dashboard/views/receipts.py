@@ -1,9 +1,7 @@
-import csv
-
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 
+from ..csv_export import streamed_csv
 from .exceptions import account_owner
 
 CSV_COLUMNS = ["time", "key_prefix", "model", "catalog_version", "policy_hash", "eligible"]
@@ -16,31 +14,19 @@ def receipt_list(request):
     return render(request, "dashboard/receipt_list.html", {"page": page})
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_rows(receipts):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+def _rows(receipts):
     for receipt in receipts.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                receipt.created.isoformat(),
-                receipt.key_prefix,
-                receipt.model,
-                receipt.catalog_version,
-                receipt.policy_hash,
-                " ".join(receipt.eligible),
-            ]
-        )
+        yield [
+            receipt.created.isoformat(),
+            receipt.key_prefix,
+            receipt.model,
+            receipt.catalog_version,
+            receipt.policy_hash,
+            " ".join(receipt.eligible),
+        ]
 
 
 @account_owner
 def receipt_export(request):
-    response = StreamingHttpResponse(
-        _csv_rows(request.account.receipts.all()), content_type="text/csv"
-    )
-    response["Content-Disposition"] = f'attachment; filename="receipts-{request.account.slug}.csv"'
-    return response
+    rows = _rows(request.account.receipts.all())
+    return streamed_csv(f"receipts-{request.account.slug}.csv", CSV_COLUMNS, rows)
