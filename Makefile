@@ -9,7 +9,7 @@ ASSETS := static/vendor/chart.umd.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run run-prod test test-fast lint bench check clean
+.PHONY: install run run-prod test test-fast lint bench check clean browser
 
 install: $(STAMP) $(ASSETS)
 
@@ -36,7 +36,15 @@ run-prod: install
 	DEBUG=0 $(PY) manage.py migrate --noinput
 	DEBUG=0 deploy/prod-processes.sh $(PY)
 
-test: install
+# Browser tests drive Debian's Chromium; it is installed from apt when missing (never a
+# browser download by a test tool).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Browser tests need /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+test: install browser
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: install
