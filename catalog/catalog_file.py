@@ -18,7 +18,8 @@ ModelSlug = Annotated[str, StringConstraints(pattern=MODEL_SLUG, max_length=120)
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=40)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
-PolicyField = Literal[
+# The data-policy fields of PRODUCT.md §1, named once for the file format and the models.
+POLICY_FIELDS = (
     "training",
     "retention",
     "retention_days",
@@ -26,8 +27,8 @@ PolicyField = Literal[
     "publishes_prompts",
     "certifications",
     "regions",
-    "headquarters",
-]
+)
+PolicyField = Literal[(*POLICY_FIELDS, "headquarters")]
 
 
 class Strict(BaseModel):
@@ -66,18 +67,7 @@ class PolicyIn(Strict):
 
     def fields(self) -> dict:
         """The policy fields this level gives, sets as sorted lists."""
-        given = self.model_dump(
-            include={
-                "training",
-                "retention",
-                "retention_days",
-                "safety_retention",
-                "publishes_prompts",
-                "certifications",
-                "regions",
-            },
-            exclude_none=True,
-        )
+        given = self.model_dump(include=set(POLICY_FIELDS), exclude_none=True)
         for name in ("certifications", "regions"):
             if name in given:
                 given[name] = sorted(set(given[name]))

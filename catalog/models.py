@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from .catalog_file import POLICY_FIELDS
+
 
 class Provider(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
@@ -99,15 +101,7 @@ class PolicyFields(models.Model):
     certifications = models.JSONField(null=True, blank=True)
     regions = models.JSONField(null=True, blank=True)
 
-    FIELDS = (
-        "training",
-        "retention",
-        "retention_days",
-        "safety_retention",
-        "publishes_prompts",
-        "certifications",
-        "regions",
-    )
+    FIELDS = POLICY_FIELDS
 
     class Meta:
         abstract = True
