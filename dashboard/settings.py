@@ -159,6 +159,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.expire_exceptions",
         "schedule": timedelta(minutes=5),
     },
+    # Raw usage events: create the coming days' partitions, drop those past retention.
+    "maintain-usage-partitions": {
+        "task": "usage.tasks.maintain_partitions",
+        "schedule": timedelta(hours=1),
+    },
+    # Yesterday's anonymous model rankings (idempotent: a day's rows are replaced).
+    "compute-model-rankings": {
+        "task": "usage.tasks.compute_rankings",
+        "schedule": timedelta(hours=1),
+    },
 }
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=90)
 
@@ -276,3 +286,10 @@ REFRESH_BACKOFF_SECONDS = float(env_str("REFRESH_BACKOFF_SECONDS", "1"))
 # How long each process keeps API keys and privacy layers it has read from the shared cache
 # (seconds). A revocation or settings change made elsewhere takes effect within this time.
 HOT_CACHE_SECONDS = float(env_str("HOT_CACHE_SECONDS", "2"))
+
+# Usage metadata: raw events are kept this many days (whole daily partitions are dropped; the
+# hourly and daily rollups stay), partitions are created this many days ahead, and a model
+# appears in the public rankings for a day only when at least this many accounts used it.
+USAGE_RAW_RETENTION_DAYS = env_int("USAGE_RAW_RETENTION_DAYS", 30)
+USAGE_PARTITIONS_AHEAD_DAYS = env_int("USAGE_PARTITIONS_AHEAD_DAYS", 3)
+USAGE_RANKING_MIN_ACCOUNTS = env_int("USAGE_RANKING_MIN_ACCOUNTS", 5)

@@ -3,6 +3,8 @@ from django.urls import include, path
 from catalog import review_views
 from catalog import views as catalog_views
 from catalog.api import router as catalog_router
+from usage import urls as usage_urls
+from usage.api import router as usage_router
 
 from .api import api
 from .config_api import router as config_router
@@ -39,10 +41,12 @@ account_patterns = [
     ),
     path("receipts/", receipt_views.receipt_list, name="receipt_list"),
     path("receipts.csv", receipt_views.receipt_export, name="receipt_export"),
+    *usage_urls.account_patterns,
 ]
 
 api.add_router("", catalog_router)
 api.add_router("", config_router)
+api.add_router("", usage_router)
 
 urlpatterns = [
     path("", accounts.home, name="home"),
@@ -85,6 +89,7 @@ urlpatterns = [
         notification_views.notification_preferences,
         name="notification_preferences",
     ),
+    *usage_urls.site_patterns,
     path("healthz", health.healthz, name="healthz"),
     path("api/", api.urls),
 ]

@@ -125,6 +125,19 @@ def _fresh_catalog_snapshot():
     snapshot.forget()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_usage_memory():
+    """Ingest remembers route ids and existing partitions per process; a test's rollback
+    removes both, so no test may inherit another's memory of them."""
+    from usage import ingest, partitions
+
+    ingest.forget_routes()
+    partitions.forget()
+    yield
+    ingest.forget_routes()
+    partitions.forget()
+
+
 @pytest.fixture
 def small_catalog(db):
     from catalog import snapshot

@@ -1,1 +1,229 @@
+"""Usage metadata: raw events (kept for a short window) and the rollups that outlive them.
 
+Only metadata is modelled here: who (account, key), what (model, provider), how much (tokens,
+cost), how fast (latency) and how it ended (status). There is no column that could hold a
+prompt or a response, and the ingest schema refuses any field that is not one of these.
+
+Raw events are written only by `usage.ingest` (set-based SQL, no ORM saves); on PostgreSQL
+their table is partitioned by day (see migration 0001 and `usage.partitions`).
+"""
+
+from django.db import models
+from django.db.models.functions import Coalesce
+
+from dashboard.models import Account, ApiKey
+
+
+class Status(models.IntegerChoices):
+    OK = 0, "ok"
+    ERROR = 1, "error"
+    TIMEOUT = 2, "timeout"
+    REJECTED = 3, "rejected"
+
+
+class RouteQuerySet(models.QuerySet):
+    def flagged(self):
+        return self.filter(known=False)
+
+
+class Route(models.Model):
+    """A (model, provider) pair as the gateway reported it.
+
+    `known` is False when the catalog had no such endpoint the first time the pair was seen;
+    such routes are listed for the privacy team, and their traffic counts as unknown policy.
+    """
+
+    model = models.CharField(max_length=128)
+    provider = models.CharField(max_length=64)
+    known = models.BooleanField()
+    first_seen = models.DateTimeField(auto_now_add=True)
+
+    objects = RouteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Ingest looks routes up by pair and inserts missing ones with ON CONFLICT.
+            models.UniqueConstraint(fields=["model", "provider"], name="usage_route_pair_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.model}@{self.provider}"
+
+    @property
+    def endpoint_id(self) -> str:
+        return f"{self.model}@{self.provider}"
+
+
+class UsageEvent(models.Model):
+    """One request's metadata, as reported by the gateway.
+
+    Identified by (account, timestamp, event id): the partition key must be part of every
+    unique index on a partitioned table, and a replayed event carries its original account and
+    timestamp. The same key serves export, deletion and rebuild, which read one account's
+    events in time order, so the table needs no other index.
+    Foreign keys are not enforced by the database: checking them would cost every one of
+    millions of inserts an index probe, and ingest resolves every id itself.
+    """
+
+    pk = models.CompositePrimaryKey("account", "timestamp", "event_id")
+    timestamp = models.DateTimeField()
+    event_id = models.UUIDField()
+    account = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    route = models.ForeignKey(
+        Route, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    tokens_prompt = models.IntegerField()
+    tokens_completion = models.IntegerField()
+    latency_ms = models.IntegerField()
+    status = models.SmallIntegerField(choices=Status.choices)
+    cost_nanos = models.BigIntegerField(null=True)  # cost_usd × 10⁹: sums stay exact everywhere
+
+    class Meta:
+        db_table = "usage_event"
+
+    def __str__(self):
+        return f"{self.event_id} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class Counters(models.Model):
+    """The additive measures of a set of events; every rollup merges by adding these."""
+
+    requests = models.IntegerField(default=0)
+    errors = models.IntegerField(default=0)
+    timeouts = models.IntegerField(default=0)
+    rejections = models.IntegerField(default=0)
+    tokens_prompt = models.BigIntegerField(default=0)
+    tokens_completion = models.BigIntegerField(default=0)
+    cost_nanos = models.BigIntegerField(default=0)
+    latency_ms_sum = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_prompt + self.tokens_completion
+
+
+def _rollup_key(period: str, *extra: str):
+    # `api_key` is nullable, and NULLs never conflict in a unique index; COALESCE makes "no key"
+    # one value so the ingest upserts (ON CONFLICT on this expression) find the row. Starting
+    # with (account, period), the same index serves the activity cards' range scans, so the
+    # rollups' foreign keys need no index of their own.
+    return ("account", period, Coalesce("api_key", 0), "route", *extra)
+
+
+class HourlyUsage(Counters):
+    """The canonical rollup: one row per account, hour, key and route."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField()
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, null=True, related_name="+", db_index=False
+    )
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(*_rollup_key("hour"), name="usage_hourly_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.hour:%Y-%m-%d %H}h route {self.route_id}"
+
+
+class DailyUsage(Counters):
+    """The hourly rollup summed by UTC day, kept in the same transaction for long ranges."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, null=True, related_name="+", db_index=False
+    )
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(*_rollup_key("day"), name="usage_daily_uniq"),
+        ]
+        indexes = [
+            # The daily rankings job reads one day across all accounts.
+            models.Index(fields=["day"], name="usage_daily_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.day} route {self.route_id}"
+
+
+class HourlyLatency(models.Model):
+    """The latency histogram of an hourly rollup row: one row per non-empty bucket."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField()
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, null=True, related_name="+", db_index=False
+    )
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="+", db_index=False)
+    bucket = models.SmallIntegerField()
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(*_rollup_key("hour", "bucket"), name="usage_hourly_lat_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.hour:%Y-%m-%d %H}h bucket {self.bucket}: {self.count}"
+
+
+class AccountLatency(models.Model):
+    """An account's whole latency histogram per hour and per day: the latency chart reads a
+    few hundred of these rows where the per-route histograms would be hundreds of thousands."""
+
+    class Span(models.TextChoices):
+        HOUR = "h", "hour"
+        DAY = "d", "day"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    span = models.CharField(max_length=1, choices=Span.choices)
+    start = models.DateTimeField()
+    bucket = models.SmallIntegerField()
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # Also serves the latency chart: one account, one span, a range of starts.
+            models.UniqueConstraint(
+                fields=["account", "span", "start", "bucket"], name="usage_account_lat_uniq"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.span} {self.start:%Y-%m-%d %H}h bucket {self.bucket}"
+
+
+class ModelRanking(models.Model):
+    """Daily model usage across all accounts, with no account column at all.
+
+    A model has a row only when at least USAGE_RANKING_MIN_ACCOUNTS distinct accounts used it
+    that day, so no row describes one customer's traffic.
+    """
+
+    day = models.DateField()
+    model = models.CharField(max_length=128)
+    requests = models.BigIntegerField()
+    tokens = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # The daily job replaces a day's rows; the page reads one day or a week by model.
+            models.UniqueConstraint(fields=["day", "model"], name="usage_ranking_day_model_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.model}: {self.tokens} tokens"

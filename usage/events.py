@@ -1,0 +1,224 @@
+"""The usage event schema: a strict allowlist of metadata fields, checked without the database.
+
+Error messages name the event index and the field but never repeat a value: a rejected value
+may be exactly the prompt text the schema exists to keep out.
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from . import histogram
+from .models import Status
+
+MAX_EVENTS = 10_000
+ALLOWED_FIELDS = frozenset(
+    {
+        "id",
+        "account",
+        "api_key",
+        "timestamp",
+        "model",
+        "provider",
+        "tokens_prompt",
+        "tokens_completion",
+        "latency_ms",
+        "status",
+        "cost_usd",
+    }
+)
+OPTIONAL_FIELDS = frozenset({"api_key", "cost_usd"})
+REQUIRED_FIELDS = ALLOWED_FIELDS - OPTIONAL_FIELDS
+MAX_TOKENS = 100_000_000
+MAX_LATENCY_MS = 24 * 60 * 60 * 1000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+# Identifiers, not prose: no spaces, bounded length. Free text cannot pass as a model name.
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
+_PROVIDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_ACCOUNT = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+_KEY_PREFIX = re.compile(r"[a-z0-9]{12}")
+_COST = re.compile(r"\d{1,7}(\.\d{1,9})?")
+_STATUSES = {status.label: status.value for status in Status}
+
+
+class BatchRejected(Exception):
+    """The whole batch is refused; nothing of it is stored."""
+
+    def __init__(self, code: str, message: str, **details):
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details
+
+
+def _invalid(index: int, field: str, problem: str) -> BatchRejected:
+    return BatchRejected(
+        "invalid_request", f"events[{index}].{field}: {problem}", index=index, field=field
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    timestamp: datetime
+    event_id: uuid.UUID
+    account: str
+    api_key: str | None
+    model: str
+    provider: str
+    tokens_prompt: int
+    tokens_completion: int
+    latency_ms: int
+    status: int
+    cost_nanos: int | None
+
+    @property
+    def hour(self) -> datetime:
+        return self.timestamp.replace(minute=0, second=0, microsecond=0)
+
+    @property
+    def bucket(self) -> int:
+        return histogram.bucket_of(self.latency_ms)
+
+
+def parse_batch(body: object, now: datetime, oldest: datetime) -> list[Event]:
+    """The batch's events with in-batch repeats of an id dropped, or BatchRejected.
+
+    Forbidden fields are looked for in every event before any value is checked, so a batch
+    carrying content is always refused as `forbidden_field`, whatever else is wrong with it.
+    """
+    events = _events_list(body)
+    for index, raw in enumerate(events):
+        _refuse_unknown_fields(index, raw)
+    parsed, seen = [], set()
+    for index, raw in enumerate(events):
+        event = _parse_event(index, raw, now, oldest)
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            parsed.append(event)
+    return parsed
+
+
+def _events_list(body: object) -> list:
+    if not isinstance(body, dict):
+        raise BatchRejected("invalid_request", 'body: must be an object {"events": [...]}')
+    extra = sorted(set(body) - {"events"})
+    if extra:
+        raise BatchRejected(
+            "forbidden_field",
+            f"The body may hold only 'events'; {_field_names(extra)} is not usage metadata. "
+            "Nothing in this batch was stored.",
+            field=extra[0][:64],
+        )
+    events = body.get("events")
+    if not isinstance(events, list):
+        raise BatchRejected("invalid_request", "events: must be a list", field="events")
+    if len(events) > MAX_EVENTS:
+        raise BatchRejected(
+            "invalid_request",
+            f"events: at most {MAX_EVENTS:,} events per batch, got {len(events):,}",
+            field="events",
+        )
+    return events
+
+
+def _field_names(names: list[str]) -> str:
+    # Field names come from the client too; bound them so a name cannot carry a prompt.
+    shown = ", ".join(repr(name[:64]) for name in names[:5])
+    return shown + (", …" if len(names) > 5 else "")
+
+
+def _refuse_unknown_fields(index: int, raw: object) -> None:
+    if not isinstance(raw, dict):
+        raise BatchRejected("invalid_request", f"events[{index}]: must be an object", index=index)
+    extra = sorted(set(raw) - ALLOWED_FIELDS)
+    if extra:
+        raise BatchRejected(
+            "forbidden_field",
+            f"events[{index}] has {_field_names(extra)}: only usage metadata fields are "
+            "accepted. Nothing in this batch was stored.",
+            index=index,
+            field=extra[0][:64],
+        )
+
+
+def _parse_event(index: int, raw: dict, now: datetime, oldest: datetime) -> Event:
+    missing = sorted(REQUIRED_FIELDS - set(raw))
+    if missing:
+        raise _invalid(index, missing[0], "is required")
+    api_key = raw.get("api_key")
+    cost = raw.get("cost_usd")
+    return Event(
+        timestamp=_timestamp(index, raw["timestamp"], now, oldest),
+        event_id=_uuid(index, raw["id"]),
+        account=_matching(index, "account", raw["account"], _ACCOUNT, "an account slug"),
+        api_key=None
+        if api_key is None
+        else _matching(index, "api_key", api_key, _KEY_PREFIX, "a 12-character key prefix"),
+        model=_matching(index, "model", raw["model"], _MODEL, "a model slug"),
+        provider=_matching(index, "provider", raw["provider"], _PROVIDER, "a provider slug"),
+        tokens_prompt=_count(index, "tokens_prompt", raw["tokens_prompt"], MAX_TOKENS),
+        tokens_completion=_count(index, "tokens_completion", raw["tokens_completion"], MAX_TOKENS),
+        latency_ms=_count(index, "latency_ms", raw["latency_ms"], MAX_LATENCY_MS),
+        status=_status(index, raw["status"]),
+        cost_nanos=None if cost is None else _cost_nanos(index, cost),
+    )
+
+
+def _matching(index: int, field: str, value: object, pattern: re.Pattern, what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise _invalid(index, field, f"must be {what}")
+    return value
+
+
+def _uuid(index: int, value: object) -> uuid.UUID:
+    if isinstance(value, str) and len(value) <= 36:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise _invalid(index, "id", "must be a UUID")
+
+
+def _timestamp(index: int, value: object, now: datetime, oldest: datetime) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise _invalid(index, "timestamp", "must be an ISO 8601 date and time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid(index, "timestamp", "must be an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        raise _invalid(index, "timestamp", "must include a UTC offset (or Z)")
+    moment = moment.astimezone(UTC)
+    if moment > now + FUTURE_TOLERANCE:
+        raise _invalid(index, "timestamp", "is in the future")
+    if moment < oldest:
+        raise _invalid(
+            index,
+            "timestamp",
+            f"is older than the raw-event retention window (events since {oldest:%Y-%m-%d} "
+            "are accepted)",
+        )
+    return moment
+
+
+def _count(index: int, field: str, value: object, maximum: int) -> int:
+    if type(value) is not int:  # bool is an int subclass; true is not a token count
+        raise _invalid(index, field, "must be an integer")
+    if not 0 <= value <= maximum:
+        raise _invalid(index, field, f"must be between 0 and {maximum:,}")
+    return value
+
+
+def _status(index: int, value: object) -> int:
+    if not isinstance(value, str) or value not in _STATUSES:
+        raise _invalid(index, "status", f"must be one of {', '.join(_STATUSES)}")
+    return _STATUSES[value]
+
+
+def _cost_nanos(index: int, value: object) -> int:
+    if not isinstance(value, str) or not _COST.fullmatch(value):
+        raise _invalid(
+            index, "cost_usd", "must be a decimal string ≥ 0 with at most 9 decimal places"
+        )
+    return int(Decimal(value).scaleb(9))

@@ -1,0 +1,306 @@
+"""Write a validated batch of usage events: raw rows and every rollup, in one transaction.
+
+The rows go into a per-connection temporary staging table (COPY on PostgreSQL). One set-based
+INSERT moves them into the raw events, skipping ids already stored, and the rows it actually
+inserted feed the rollup upserts. So a replayed event is counted once, a concurrent replay
+waits on the unique index rather than slipping through, and a request that dies midway leaves
+nothing behind.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from catalog.snapshot import get_catalog
+from dashboard.models import Account, ApiKey
+
+from . import histogram, partitions
+from .events import BatchRejected, Event
+from .models import Route
+
+STAGED_COLUMNS = (
+    ("timestamp", "timestamp with time zone"),
+    ("event_id", "uuid"),
+    ("account_id", "bigint"),
+    ("api_key_id", "bigint"),
+    ("route_id", "bigint"),
+    ("tokens_prompt", "integer"),
+    ("tokens_completion", "integer"),
+    ("latency_ms", "integer"),
+    ("status", "smallint"),
+    ("cost_nanos", "bigint"),
+    ("hour", "timestamp with time zone"),
+    ("day", "date"),
+    ("day_start", "timestamp with time zone"),
+    ("bucket", "smallint"),
+)
+RAW_COLUMNS = ", ".join(name for name, _ in STAGED_COLUMNS[:10])
+_route_ids: dict[tuple[str, str], int] = {}  # routes never change, so every process keeps them
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+
+def ingest(events: Sequence[Event]) -> IngestResult:
+    """Store `events` (already validated); BatchRejected if an account or key is unknown."""
+    if not events:
+        return IngestResult(0, 0)
+    accounts = _account_ids({event.account for event in events})
+    keys = _key_ids(events, accounts)
+    routes = route_ids({(event.model, event.provider) for event in events})
+    rows = [_row(event, accounts, keys, routes) for event in events]
+    partitions.ensure({event.timestamp.date() for event in events})
+    with transaction.atomic():
+        accepted = write_rows(rows)
+    return IngestResult(accepted, len(events) - accepted)
+
+
+def _account_ids(slugs: set[str]) -> dict[str, int]:
+    found = dict(Account.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+    unknown = sorted(slugs - set(found))
+    if unknown:
+        raise BatchRejected(
+            "unknown_account",
+            f"No account {unknown[0]!r}; nothing in this batch was stored.",
+            account=unknown[0],
+        )
+    return found
+
+
+def _key_ids(events: Sequence[Event], accounts: dict[str, int]) -> dict[tuple[int, str], int]:
+    prefixes = {event.api_key for event in events if event.api_key}
+    if not prefixes:
+        return {}
+    found = {
+        (account_id, prefix): pk
+        for prefix, account_id, pk in ApiKey.objects.filter(
+            prefix__in=prefixes, account_id__in=accounts.values()
+        ).values_list("prefix", "account_id", "pk")
+    }
+    for index, event in enumerate(events):
+        if event.api_key and (accounts[event.account], event.api_key) not in found:
+            raise BatchRejected(
+                "unknown_api_key",
+                f"events[{index}].api_key: account {event.account!r} has no key with this "
+                "prefix; nothing in this batch was stored.",
+                index=index,
+                field="api_key",
+            )
+    return found
+
+
+def route_ids(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Ids of (model, provider) routes, creating the missing ones (flagged when the catalog
+    has no such endpoint)."""
+    missing = pairs - _route_ids.keys()
+    if missing:
+        catalog_endpoints = _catalog_endpoint_ids()
+        Route.objects.bulk_create(
+            [
+                Route(
+                    model=model, provider=provider, known=f"{model}@{provider}" in catalog_endpoints
+                )
+                for model, provider in sorted(missing)
+            ],
+            ignore_conflicts=True,
+        )
+        models = {model for model, _ in missing}
+        for route in Route.objects.filter(model__in=models).only("model", "provider"):
+            _route_ids[(route.model, route.provider)] = route.pk
+    return {pair: _route_ids[pair] for pair in pairs}
+
+
+def _catalog_endpoint_ids() -> set[str]:
+    catalog = get_catalog()
+    return {endpoint.id for model in catalog.models() for endpoint in catalog.endpoints_for(model)}
+
+
+def forget_routes() -> None:
+    """Tests that roll back route rows clear the process's memory of them."""
+    _route_ids.clear()
+
+
+def _row(event: Event, accounts, keys, routes) -> tuple:
+    account_id = accounts[event.account]
+    raw = (
+        event.timestamp,
+        event.event_id,
+        account_id,
+        keys[(account_id, event.api_key)] if event.api_key else None,
+        routes[(event.model, event.provider)],
+        event.tokens_prompt,
+        event.tokens_completion,
+        event.latency_ms,
+        event.status,
+        event.cost_nanos,
+    )
+    return staged_row(raw)
+
+
+def staged_row(raw: tuple) -> tuple:
+    """A raw event's columns followed by what the rollups group by: hour, day, bucket."""
+    timestamp, latency_ms = raw[0], raw[7]
+    hour = timestamp.replace(minute=0, second=0, microsecond=0)
+    day_start = hour.replace(hour=0)
+    return (*raw, hour, day_start.date(), day_start, histogram.bucket_of(latency_ms))
+
+
+def write_rows(rows: Iterable[tuple]) -> int:
+    """Stage `rows` (in STAGED_COLUMNS order), store the new ones as raw events and add them to
+    the rollups; returns how many were new. Call inside a transaction."""
+    with connection.cursor() as cursor:
+        source = _stage(cursor, rows)
+        fresh = _insert_raw(cursor, source)
+        if fresh:
+            for statement in ROLLUP_UPSERTS:
+                cursor.execute(statement.format(source=source))
+    return fresh
+
+
+def add_to_rollups(rows: Iterable[tuple]) -> None:
+    """Add staged `rows` to the rollups only (rebuilding from raw events that are stored)."""
+    with connection.cursor() as cursor:
+        _stage(cursor, rows)
+        for statement in ROLLUP_UPSERTS:
+            cursor.execute(statement.format(source="usage_staging"))
+
+
+def _stage(cursor, rows) -> str:
+    columns = ", ".join(f"{name} {kind}" for name, kind in STAGED_COLUMNS)
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_staging ({columns}) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_fresh ({columns}) ON COMMIT DELETE ROWS"
+        )
+        # Empty already unless an earlier batch ran in this same transaction (a rebuild).
+        cursor.execute("DELETE FROM usage_staging")
+        cursor.execute("DELETE FROM usage_fresh")
+        with cursor.copy(f"COPY usage_staging ({_names()}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return "usage_fresh"
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_staging ({columns})")
+    cursor.execute("DELETE FROM usage_staging")
+    placeholders = ", ".join(["%s"] * len(STAGED_COLUMNS))
+    cursor.executemany(
+        f"INSERT INTO usage_staging VALUES ({placeholders})", [_for_sqlite(row) for row in rows]
+    )
+    return "usage_staging"
+
+
+def _names() -> str:
+    return ", ".join(name for name, _ in STAGED_COLUMNS)
+
+
+def _for_sqlite(row: tuple) -> tuple:
+    # Django's own SQLite representations, so the ORM reads these rows back unchanged.
+    ops = connection.ops
+    timestamp, event_id, *middle, hour, day, day_start, bucket = row
+    return (
+        ops.adapt_datetimefield_value(timestamp),
+        event_id.hex,
+        *middle,
+        ops.adapt_datetimefield_value(hour),
+        ops.adapt_datefield_value(day),
+        ops.adapt_datetimefield_value(day_start),
+        bucket,
+    )
+
+
+def _insert_raw(cursor, source: str) -> int:
+    """Move staged rows into the raw events, minus those already stored; the new ones are
+    left in `source` for the rollups."""
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"WITH inserted AS ("
+            f"  INSERT INTO usage_event ({RAW_COLUMNS}) SELECT {RAW_COLUMNS} FROM usage_staging"
+            f"  ON CONFLICT DO NOTHING RETURNING account_id, timestamp, event_id"
+            f") INSERT INTO usage_fresh SELECT staged.* FROM usage_staging staged"
+            f"  JOIN inserted USING (account_id, timestamp, event_id)"
+        )
+        return cursor.rowcount
+    # SQLite has one writer at a time, so nothing can insert between this check and the insert.
+    cursor.execute(
+        "DELETE FROM usage_staging WHERE EXISTS (SELECT 1 FROM usage_event stored"
+        " WHERE stored.account_id = usage_staging.account_id"
+        " AND stored.timestamp = usage_staging.timestamp"
+        " AND stored.event_id = usage_staging.event_id)"
+    )
+    cursor.execute(
+        f"INSERT INTO usage_event ({RAW_COLUMNS}) SELECT {RAW_COLUMNS} FROM usage_staging"
+    )
+    return cursor.rowcount
+
+
+_COUNTERS = {
+    "requests": "COUNT(*)",
+    "errors": "SUM(CASE WHEN status = 1 THEN 1 ELSE 0 END)",
+    "timeouts": "SUM(CASE WHEN status = 2 THEN 1 ELSE 0 END)",
+    "rejections": "SUM(CASE WHEN status = 3 THEN 1 ELSE 0 END)",
+    "tokens_prompt": "SUM(tokens_prompt)",
+    "tokens_completion": "SUM(tokens_completion)",
+    "cost_nanos": "COALESCE(SUM(cost_nanos), 0)",
+    "latency_ms_sum": "SUM(latency_ms)",
+}
+
+
+def _upsert(table: str, keys: dict[str, str], conflict: str, measures: dict[str, str]) -> str:
+    """INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE adding the measures.
+
+    `keys` maps the table's key columns to expressions over the staged rows. Rows are inserted
+    in key order so concurrent batches lock rollup rows in the same order and cannot deadlock.
+    `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
+    """
+    group = ", ".join(expr for expr in keys.values() if not expr.startswith("'"))
+    additions = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in measures)
+    return (
+        f"INSERT INTO {table} ({', '.join([*keys, *measures])}) "
+        f"SELECT {', '.join([*keys.values(), *measures.values()])} FROM {{source}} WHERE true "
+        f"GROUP BY {group} ORDER BY {group} "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {additions}"
+    )
+
+
+_PER_ROUTE = {"account_id": "account_id", "api_key_id": "api_key_id", "route_id": "route_id"}
+_BUCKET = {"bucket": "bucket"}
+_ROUTE_CONFLICT = "account_id, {period}, COALESCE(api_key_id, 0), route_id"
+_COUNT = {"count": "COUNT(*)"}
+
+ROLLUP_UPSERTS = (
+    _upsert(
+        "usage_hourlyusage",
+        {**_PER_ROUTE, "hour": "hour"},
+        _ROUTE_CONFLICT.format(period="hour"),
+        _COUNTERS,
+    ),
+    _upsert(
+        "usage_dailyusage",
+        {**_PER_ROUTE, "day": "day"},
+        _ROUTE_CONFLICT.format(period="day"),
+        _COUNTERS,
+    ),
+    _upsert(
+        "usage_hourlylatency",
+        {**_PER_ROUTE, "hour": "hour", **_BUCKET},
+        _ROUTE_CONFLICT.format(period="hour") + ", bucket",
+        _COUNT,
+    ),
+    _upsert(
+        "usage_accountlatency",
+        {"account_id": "account_id", "span": "'h'", "start": "hour", **_BUCKET},
+        "account_id, span, start, bucket",
+        _COUNT,
+    ),
+    _upsert(
+        "usage_accountlatency",
+        {"account_id": "account_id", "span": "'d'", "start": "day_start", **_BUCKET},
+        "account_id, span, start, bucket",
+        _COUNT,
+    ),
+)
