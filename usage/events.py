@@ -82,7 +82,7 @@ class Event:
 
 
 def parse_batch(body: object, now: datetime, oldest: datetime) -> list[Event]:
-    """The batch's events with in-batch repeats of an id dropped, or BatchRejected.
+    """The batch's events, or BatchRejected.
 
     Forbidden fields are looked for in every event before any value is checked, so a batch
     carrying content is always refused as `forbidden_field`, whatever else is wrong with it.
@@ -90,13 +90,7 @@ def parse_batch(body: object, now: datetime, oldest: datetime) -> list[Event]:
     events = _events_list(body)
     for index, raw in enumerate(events):
         _refuse_unknown_fields(index, raw)
-    parsed, seen = [], set()
-    for index, raw in enumerate(events):
-        event = _parse_event(index, raw, now, oldest)
-        if event.event_id not in seen:
-            seen.add(event.event_id)
-            parsed.append(event)
-    return parsed
+    return [_parse_event(index, raw, now, oldest) for index, raw in enumerate(events)]
 
 
 def _events_list(body: object) -> list:

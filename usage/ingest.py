@@ -52,11 +52,22 @@ def ingest(events: Sequence[Event]) -> IngestResult:
     accounts = _account_ids({event.account for event in events})
     keys = _key_ids(events, accounts)
     routes = route_ids({(event.model, event.provider) for event in events})
-    rows = [_row(event, accounts, keys, routes) for event in events]
+    rows = [_row(event, accounts, keys, routes) for event in _first_of_each_id(events)]
     partitions.ensure({event.timestamp.date() for event in events})
     with transaction.atomic():
         accepted = write_rows(rows)
     return IngestResult(accepted, len(events) - accepted)
+
+
+def _first_of_each_id(events: Sequence[Event]) -> list[Event]:
+    # COPY would stage a repeated id twice and the raw insert would keep one; the rollups
+    # must not see the other either.
+    seen: set = set()
+    return [
+        e
+        for e in events
+        if (e.account, e.event_id) not in seen and not seen.add((e.account, e.event_id))
+    ]
 
 
 def _account_ids(slugs: set[str]) -> dict[str, int]:

@@ -76,6 +76,14 @@ class Ranked:
     share: float  # of all ranked tokens in the period
     change: float | None  # tokens against the period a week before; None: not ranked then
 
+    @property
+    def share_percent(self) -> float:
+        return 100 * self.share
+
+    @property
+    def change_percent(self) -> float | None:
+        return None if self.change is None else 100 * self.change
+
 
 @dataclass(frozen=True, slots=True)
 class Board:

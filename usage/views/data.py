@@ -1,13 +1,70 @@
-"""Placeholder while this module is being written; every view answers 404."""
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from django.http import Http404
+from dashboard import audit
+from dashboard.views.exceptions import account_owner
 
-from dashboard.access import public
-
-
-@public
-def _unwritten(request, *args, **kwargs):
-    raise Http404("not written yet")
+from ..account_data import delete_usage, export_zip, usage_summary
 
 
-usage_data = usage_export = usage_delete = _unwritten
+class DeleteUsageForm(forms.Form):
+    confirm = forms.CharField(
+        label="Type the account's slug to confirm", max_length=50, strip=True
+    )
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["confirm"].widget.attrs.update(autocomplete="off", placeholder=account.slug)
+
+    def clean_confirm(self):
+        if self.cleaned_data["confirm"] != self.account.slug:
+            raise forms.ValidationError(f"Type {self.account.slug} exactly to delete.")
+        return self.cleaned_data["confirm"]
+
+
+def _page(request, form):
+    context = {
+        "summary": usage_summary(request.account),
+        "form": form,
+        "retention_days": settings.USAGE_RAW_RETENTION_DAYS,
+    }
+    return render(request, "usage/usage_data.html", context)
+
+
+@account_owner
+def usage_data(request):
+    return _page(request, DeleteUsageForm(account=request.account))
+
+
+@account_owner
+def usage_export(request):
+    response = StreamingHttpResponse(export_zip(request.account), content_type="application/zip")
+    filename = f"usage-{request.account.slug}-{timezone.now():%Y%m%d-%H%M}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+@account_owner
+def usage_delete(request):
+    form = DeleteUsageForm(request.POST, account=request.account)
+    if not form.is_valid():
+        return _page(request, form)
+    with transaction.atomic():
+        counts = delete_usage(request.account)
+        audit.record(
+            "usage.deleted",
+            account=request.account,
+            request=request,
+            target=request.account.slug,
+            before=counts,
+        )
+    messages.success(request, f"Deleted {sum(counts.values()):,} rows of usage metadata.")
+    return redirect("usage_data", account_slug=request.account.slug)

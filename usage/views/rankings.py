@@ -1,13 +1,19 @@
-"""Placeholder while this module is being written; every view answers 404."""
-
-from django.http import Http404
+from django.conf import settings
+from django.shortcuts import render
 
 from dashboard.access import public
 
+from .. import rankings
+
 
 @public
-def _unwritten(request, *args, **kwargs):
-    raise Http404("not written yet")
-
-
-model_rankings = _unwritten
+def model_rankings(request):
+    period = request.GET.get("period")
+    if period not in rankings.PERIODS:
+        period = "week"
+    context = {
+        "board": rankings.board(period),
+        "period": period,
+        "min_accounts": settings.USAGE_RANKING_MIN_ACCOUNTS,
+    }
+    return render(request, "usage/model_rankings.html", context)
