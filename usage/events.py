@@ -41,6 +41,7 @@ _PROVIDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _ACCOUNT = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 _KEY_PREFIX = re.compile(r"[a-z0-9]{12}")
 _COST = re.compile(r"\d{1,7}(\.\d{1,9})?")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _STATUSES = {status.label: status.value for status in Status}
 
 
@@ -102,7 +103,7 @@ def _events_list(body: object) -> list:
             "forbidden_field",
             f"The body may hold only 'events'; {_field_names(extra)} is not usage metadata. "
             "Nothing in this batch was stored.",
-            field=extra[0][:64],
+            field=_shown_name(extra[0]),
         )
     events = body.get("events")
     if not isinstance(events, list):
@@ -117,9 +118,14 @@ def _events_list(body: object) -> list:
 
 
 def _field_names(names: list[str]) -> str:
-    # Field names come from the client too; bound them so a name cannot carry a prompt.
-    shown = ", ".join(repr(name[:64]) for name in names[:5])
+    shown = ", ".join(repr(_shown_name(name)) for name in names[:5])
     return shown + (", …" if len(names) > 5 else "")
+
+
+def _shown_name(name: str) -> str:
+    # Field names come from the client too: echo only identifier-like ones, so a "name" that
+    # is really a prompt is never repeated back.
+    return name if _FIELD_NAME.fullmatch(name) else "<not a field name>"
 
 
 def _refuse_unknown_fields(index: int, raw: object) -> None:
@@ -132,7 +138,7 @@ def _refuse_unknown_fields(index: int, raw: object) -> None:
             f"events[{index}] has {_field_names(extra)}: only usage metadata fields are "
             "accepted. Nothing in this batch was stored.",
             index=index,
-            field=extra[0][:64],
+            field=_shown_name(extra[0]),
         )
 
 

@@ -10,7 +10,7 @@ nothing behind.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from catalog.snapshot import get_catalog
 from dashboard.models import Account, ApiKey
@@ -19,21 +19,23 @@ from . import histogram, partitions
 from .events import BatchRejected, Event
 from .models import Route
 
+# Column types come from Django fields so each database gets its own spelling (SQLite would
+# read an unknown type name such as "uuid" as numeric and mangle hexadecimal ids).
 STAGED_COLUMNS = (
-    ("timestamp", "timestamp with time zone"),
-    ("event_id", "uuid"),
-    ("account_id", "bigint"),
-    ("api_key_id", "bigint"),
-    ("route_id", "bigint"),
-    ("tokens_prompt", "integer"),
-    ("tokens_completion", "integer"),
-    ("latency_ms", "integer"),
-    ("status", "smallint"),
-    ("cost_nanos", "bigint"),
-    ("hour", "timestamp with time zone"),
-    ("day", "date"),
-    ("day_start", "timestamp with time zone"),
-    ("bucket", "smallint"),
+    ("timestamp", models.DateTimeField()),
+    ("event_id", models.UUIDField()),
+    ("account_id", models.BigIntegerField()),
+    ("api_key_id", models.BigIntegerField()),
+    ("route_id", models.BigIntegerField()),
+    ("tokens_prompt", models.IntegerField()),
+    ("tokens_completion", models.IntegerField()),
+    ("latency_ms", models.IntegerField()),
+    ("status", models.SmallIntegerField()),
+    ("cost_nanos", models.BigIntegerField()),
+    ("hour", models.DateTimeField()),
+    ("day", models.DateField()),
+    ("day_start", models.DateTimeField()),
+    ("bucket", models.SmallIntegerField()),
 )
 RAW_COLUMNS = ", ".join(name for name, _ in STAGED_COLUMNS[:10])
 _route_ids: dict[tuple[str, str], int] = {}  # routes never change, so every process keeps them
@@ -181,7 +183,7 @@ def add_to_rollups(rows: Iterable[tuple]) -> None:
 
 
 def _stage(cursor, rows) -> str:
-    columns = ", ".join(f"{name} {kind}" for name, kind in STAGED_COLUMNS)
+    columns = ", ".join(f"{name} {field.db_type(connection)}" for name, field in STAGED_COLUMNS)
     if connection.vendor == "postgresql":
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_staging ({columns}) ON COMMIT DELETE ROWS"
