@@ -8,7 +8,6 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from . import histogram
 from .models import Status
@@ -221,4 +220,5 @@ def _cost_nanos(index: int, value: object) -> int:
         raise _invalid(
             index, "cost_usd", "must be a decimal string ≥ 0 with at most 9 decimal places"
         )
-    return int(Decimal(value).scaleb(9))
+    whole, _, fraction = value.partition(".")
+    return int(whole) * 10**9 + int(fraction.ljust(9, "0"))

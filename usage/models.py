@@ -189,19 +189,14 @@ class AccountLatency(models.Model):
         HOUR = "h", "hour"
         DAY = "d", "day"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The key is the ingest upsert's conflict target and serves the latency chart (one account,
+    # one span, a range of starts); no surrogate id to maintain on every insert.
+    pk = models.CompositePrimaryKey("account", "span", "start", "bucket")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     span = models.CharField(max_length=1, choices=Span.choices)
     start = models.DateTimeField()
     bucket = models.SmallIntegerField()
     count = models.IntegerField()
-
-    class Meta:
-        constraints = [
-            # Also serves the latency chart: one account, one span, a range of starts.
-            models.UniqueConstraint(
-                fields=["account", "span", "start", "bucket"], name="usage_account_lat_uniq"
-            ),
-        ]
 
     def __str__(self):
         return f"{self.account_id} {self.span} {self.start:%Y-%m-%d %H}h bucket {self.bucket}"

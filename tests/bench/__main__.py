@@ -15,7 +15,7 @@ from tests.bench import Result, print_table, setup
 def main() -> int:
     started = time.perf_counter()
     setup()  # sets DJANGO_SETTINGS_MODULE and DATABASE_URL, then django.setup()
-    from tests.bench import bench_http, bench_refresh, bench_resolver
+    from tests.bench import bench_dashboard, bench_http, bench_ingest, bench_refresh, bench_resolver
 
     print(f"machine: {_load_average()}", flush=True)
     results: list[Result] = []
@@ -23,6 +23,8 @@ def main() -> int:
         ("in process", bench_resolver),
         ("over HTTP", bench_http),
         ("policy refresh", bench_refresh),
+        ("usage ingest", bench_ingest),
+        ("activity dashboard", bench_dashboard),
     )
     for name, bench in benches:
         print(f"\n== {name} ==", flush=True)

@@ -75,7 +75,7 @@ def _table(model) -> Counter:
     """A rollup table as {key: measures}, comparable across runs."""
     rows = Counter()
     for row in model.objects.values():
-        row.pop("id")
+        row.pop("id", None)
         count = row.pop("count", None)
         measures = tuple(row.pop(name) for name in MEASURES if name in row)
         rows[tuple(sorted(row.items()))] = (count, *measures)
