@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from django.db import transaction
 from django.db.models import Count, Max, Min
@@ -241,6 +242,7 @@ HOURLY_LATENCY_COLUMNS = [
 ]
 
 
+@cache
 def bucket_bounds(bucket: int) -> tuple[str, str]:
     """A latency bucket's range in ms as text: (above, up to); the last bucket has no top."""
     if bucket <= 0:

@@ -62,14 +62,12 @@ def ingest(events: Sequence[Event]) -> IngestResult:
 
 
 def _first_of_each_id(events: Sequence[Event]) -> list[Event]:
-    # COPY would stage a repeated id twice and the raw insert would keep one; the rollups
-    # must not see the other either.
-    seen: set = set()
-    return [
-        e
-        for e in events
-        if (e.account, e.event_id) not in seen and not seen.add((e.account, e.event_id))
-    ]
+    # COPY would stage a repeated event twice and the raw insert would keep one; the rollups
+    # must not see the other either. An event is (account, timestamp, id), as in the table.
+    first: dict[tuple, Event] = {}
+    for event in events:
+        first.setdefault((event.account, event.timestamp, event.event_id), event)
+    return list(first.values())
 
 
 def _account_ids(slugs: set[str]) -> dict[str, int]:

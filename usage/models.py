@@ -14,6 +14,19 @@ from django.db.models.functions import Coalesce
 from dashboard.models import Account, ApiKey
 
 
+def unenforced_key(to, on_delete, **options):
+    """A foreign key that the database does not check, for the usage tables.
+
+    Ingest resolves every account, key and route id itself before writing; a database check
+    would cost each of the millions of inserted rows a lookup, and on commit, with the
+    constraints deferred, one query per row and key. `on_delete` still applies through the ORM.
+    The tables' own indexes start with the account, so no separate index is needed either.
+    """
+    return models.ForeignKey(
+        to, on_delete=on_delete, related_name="+", db_constraint=False, db_index=False, **options
+    )
+
+
 class Status(models.IntegerChoices):
     OK = 0, "ok"
     ERROR = 1, "error"
@@ -61,22 +74,14 @@ class UsageEvent(models.Model):
     unique index on a partitioned table, and a replayed event carries its original account and
     timestamp. The same key serves export, deletion and rebuild, which read one account's
     events in time order, so the table needs no other index.
-    Foreign keys are not enforced by the database: checking them would cost every one of
-    millions of inserts an index probe, and ingest resolves every id itself.
     """
 
     pk = models.CompositePrimaryKey("account", "timestamp", "event_id")
     timestamp = models.DateTimeField()
     event_id = models.UUIDField()
-    account = models.ForeignKey(
-        Account, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    api_key = models.ForeignKey(
-        ApiKey, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
-    )
-    route = models.ForeignKey(
-        Route, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
+    account = unenforced_key(Account, models.DO_NOTHING)
+    api_key = unenforced_key(ApiKey, models.DO_NOTHING, null=True)
+    route = unenforced_key(Route, models.DO_NOTHING)
     tokens_prompt = models.IntegerField()
     tokens_completion = models.IntegerField()
     latency_ms = models.IntegerField()
@@ -113,20 +118,17 @@ class Counters(models.Model):
 def _rollup_key(period: str, *extra: str):
     # `api_key` is nullable, and NULLs never conflict in a unique index; COALESCE makes "no key"
     # one value so the ingest upserts (ON CONFLICT on this expression) find the row. Starting
-    # with (account, period), the same index serves the activity cards' range scans, so the
-    # rollups' foreign keys need no index of their own.
+    # with (account, period), the same index serves the activity cards' range scans.
     return ("account", period, Coalesce("api_key", 0), "route", *extra)
 
 
 class HourlyUsage(Counters):
     """The canonical rollup: one row per account, hour, key and route."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = unenforced_key(Account, models.CASCADE)
     hour = models.DateTimeField()
-    api_key = models.ForeignKey(
-        ApiKey, on_delete=models.CASCADE, null=True, related_name="+", db_index=False
-    )
-    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="+", db_index=False)
+    api_key = unenforced_key(ApiKey, models.CASCADE, null=True)
+    route = unenforced_key(Route, models.PROTECT)
 
     class Meta:
         constraints = [
@@ -140,12 +142,10 @@ class HourlyUsage(Counters):
 class DailyUsage(Counters):
     """The hourly rollup summed by UTC day, kept in the same transaction for long ranges."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = unenforced_key(Account, models.CASCADE)
     day = models.DateField()
-    api_key = models.ForeignKey(
-        ApiKey, on_delete=models.CASCADE, null=True, related_name="+", db_index=False
-    )
-    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="+", db_index=False)
+    api_key = unenforced_key(ApiKey, models.CASCADE, null=True)
+    route = unenforced_key(Route, models.PROTECT)
 
     class Meta:
         constraints = [
@@ -163,12 +163,10 @@ class DailyUsage(Counters):
 class HourlyLatency(models.Model):
     """The latency histogram of an hourly rollup row: one row per non-empty bucket."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = unenforced_key(Account, models.CASCADE)
     hour = models.DateTimeField()
-    api_key = models.ForeignKey(
-        ApiKey, on_delete=models.CASCADE, null=True, related_name="+", db_index=False
-    )
-    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="+", db_index=False)
+    api_key = unenforced_key(ApiKey, models.CASCADE, null=True)
+    route = unenforced_key(Route, models.PROTECT)
     bucket = models.SmallIntegerField()
     count = models.IntegerField()
 
@@ -192,7 +190,7 @@ class AccountLatency(models.Model):
     # The key is the ingest upsert's conflict target and serves the latency chart (one account,
     # one span, a range of starts); no surrogate id to maintain on every insert.
     pk = models.CompositePrimaryKey("account", "span", "start", "bucket")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    account = unenforced_key(Account, models.CASCADE)
     span = models.CharField(max_length=1, choices=Span.choices)
     start = models.DateTimeField()
     bucket = models.SmallIntegerField()

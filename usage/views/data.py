@@ -14,14 +14,13 @@ from ..account_data import delete_usage, export_zip, usage_summary
 
 
 class DeleteUsageForm(forms.Form):
-    confirm = forms.CharField(
-        label="Type the account's slug to confirm", max_length=50, strip=True
-    )
+    confirm = forms.CharField(max_length=50, strip=True)
 
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
-        self.fields["confirm"].widget.attrs.update(autocomplete="off", placeholder=account.slug)
+        self.fields["confirm"].label = f"Type {account.slug} to confirm"
+        self.fields["confirm"].widget.attrs.update(autocomplete="off", spellcheck="false")
 
     def clean_confirm(self):
         if self.cleaned_data["confirm"] != self.account.slug:
@@ -34,6 +33,7 @@ def _page(request, form):
         "summary": usage_summary(request.account),
         "form": form,
         "retention_days": settings.USAGE_RAW_RETENTION_DAYS,
+        "min_accounts": settings.USAGE_RANKING_MIN_ACCOUNTS,
     }
     return render(request, "usage/usage_data.html", context)
 

@@ -11,25 +11,41 @@ from catalog.models import PolicyVersion
 from dashboard import audit
 from dashboard.apikeys import create_key
 from dashboard.models import Account, ApiKey, Membership, Role
+from usage import synthetic
+from usage.account_data import usage_summary
 
 DEMO_ACCOUNT = "demo"
 DEMO_OWNER = "owner@demo.anyapi.test"
 DEMO_PRIVACY = "privacy@anyapi.test"
+DEMO_USAGE_DAYS = 14
+DEMO_USAGE_SEED = 2026
 
 
 class Command(BaseCommand):
     help = (
         "Load the shipped catalog if the catalog is empty, then create the demo account, its "
-        "owner and a privacy-team reviewer, printing the logins."
+        "owner and a privacy-team reviewer, printing the logins, and give the demo account "
+        "two weeks of synthetic usage unless it has usage already."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--password", help="use this password instead of a random one")
+        parser.add_argument(
+            "--usage-events",
+            type=int,
+            default=20_000,
+            help="synthetic usage events for the demo account (0: none); default 20,000",
+        )
 
-    def handle(self, password=None, **options):
+    def handle(self, password=None, usage_events=20_000, **options):
         if not PolicyVersion.objects.exists():
             call_command("seed_catalog", stdout=self.stdout)
-        self._seed_accounts(password or secrets.token_urlsafe(12))
+        account = self._seed_accounts(password or secrets.token_urlsafe(12))
+        if usage_events > 0 and usage_summary(account).is_empty:
+            result = synthetic.generate(
+                [account], days=DEMO_USAGE_DAYS, events=usage_events, seed=DEMO_USAGE_SEED
+            )
+            self.stdout.write(f"  usage:          {result.accepted:,} synthetic events")
 
     @transaction.atomic
     def _seed_accounts(self, password):
@@ -51,6 +67,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo ready. Sign in at {settings.SITE_URL}/login/"))
         self.stdout.write(f"  account owner:  {DEMO_OWNER}  password: {password}")
         self.stdout.write(f"  privacy team:   {DEMO_PRIVACY}  password: {password}")
+        return account
 
     def _user(self, email, password):
         user, _ = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
