@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .models import Account, Membership
+from .models import Account, Membership, Role
 
 
 def _mark(view, decision):
@@ -74,6 +74,18 @@ def account_member(view=None, *, manage=False):
         return _mark(login_required(guarded), "account-manager" if manage else "account-member")
 
     return decorate(view) if view else decorate
+
+
+def account_owner(view):
+    """Like `account_member(manage=True)`, and then owners only: admins get 403 too."""
+
+    @wraps(view)
+    def owners_only(request, *args, **kwargs):
+        if request.membership.role != Role.OWNER:
+            raise PermissionDenied("owners only")
+        return view(request, *args, **kwargs)
+
+    return account_member(owners_only, manage=True)
 
 
 def accounts_of(user):

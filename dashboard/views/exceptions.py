@@ -1,8 +1,5 @@
-from functools import wraps
-
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -10,23 +7,10 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Provider
 
-from ..access import account_member
+from ..access import account_owner
 from ..exceptions import MAX_DURATION, create_exception, revoke_exception
-from ..models import Role
 
 PAST_SHOWN = 50
-
-
-def account_owner(view):
-    """Like `account_member(manage=True)`, and then owners only: admins get 403 too."""
-
-    @wraps(view)
-    def owners_only(request, *args, **kwargs):
-        if request.membership.role != Role.OWNER:
-            raise PermissionDenied("owners only")
-        return view(request, *args, **kwargs)
-
-    return account_member(owners_only, manage=True)
 
 
 class ExceptionForm(forms.Form):

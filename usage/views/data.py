@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dashboard import audit
-from dashboard.views.exceptions import account_owner
+from dashboard.access import account_owner
 
 from ..account_data import delete_usage, export_zip, usage_summary
 
