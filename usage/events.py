@@ -4,10 +4,13 @@ Error messages name the event index and the field but never repeat a value: a re
 may be exactly the prompt text the schema exists to keep out.
 """
 
+import json
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal, NamedTuple
+
+import msgspec
 
 from . import histogram
 from .models import Status
@@ -39,7 +42,13 @@ _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
 _PROVIDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _ACCOUNT = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 _KEY_PREFIX = re.compile(r"[a-z0-9]{12}")
+# ISO 8601 with an offset and at most microseconds, which is what the database stores.
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})"
+)
 _COST = re.compile(r"\d{1,7}(\.\d{1,9})?")
+
+
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _STATUSES = {status.label: status.value for status in Status}
 
@@ -58,8 +67,9 @@ def _invalid(index: int, field: str, problem: str) -> BatchRejected:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
+    # A named tuple, not a dataclass: ingest builds up to 10,000 per request, and a tuple is
+    # several times cheaper to construct than a frozen dataclass.
     timestamp: datetime
     event_id: uuid.UUID
     account: str
@@ -79,6 +89,98 @@ class Event:
     @property
     def bucket(self) -> int:
         return histogram.bucket_of(self.latency_ms)
+
+
+class _WireEvent(msgspec.Struct, forbid_unknown_fields=True):
+    """The event's shape, types and ranges, which msgspec checks in C while decoding; the
+    string patterns are checked after, once per distinct name in the batch."""
+
+    id: uuid.UUID
+    account: str
+    timestamp: str
+    model: str
+    provider: str
+    tokens_prompt: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+    tokens_completion: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+    latency_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_LATENCY_MS)]
+    status: Literal["ok", "error", "timeout", "rejected"]
+    api_key: str | None = None
+    cost_usd: str | None = None
+
+
+class _WireBatch(msgspec.Struct, forbid_unknown_fields=True):
+    events: Annotated[list[_WireEvent], msgspec.Meta(max_length=MAX_EVENTS)]
+
+
+_decode_batch = msgspec.json.Decoder(_WireBatch).decode
+
+
+class _Unclear(Exception):
+    """The fast reading cannot vouch for a batch; the precise one decides."""
+
+
+def parse_body(body: bytes, now: datetime, oldest: datetime) -> list[Event]:
+    """The events of a JSON request body, or BatchRejected.
+
+    A well-formed batch is decoded and checked in one fast pass; any batch that pass does not
+    accept, for whatever reason, is read again by `parse_batch`, which finds and names the
+    first problem (forbidden fields before anything else). Both apply the same rules, so they
+    accept and refuse alike (tests/usage/test_event_schema.py).
+    """
+    try:
+        return _fast_events(_decode_batch(body).events, now + FUTURE_TOLERANCE, oldest)
+    except (msgspec.DecodeError, _Unclear):  # DecodeError covers msgspec's ValidationError
+        return parse_batch(_json(body), now, oldest)
+
+
+def _fast_events(wire: list[_WireEvent], latest: datetime, oldest: datetime) -> list[Event]:
+    names_seen: set[tuple] = set()  # a batch repeats a few accounts, models and keys
+    events = []
+    for raw in wire:
+        names = (raw.account, raw.model, raw.provider, raw.api_key)
+        if names not in names_seen:
+            _require_names(names)
+            names_seen.add(names)
+        if not _TIMESTAMP.fullmatch(raw.timestamp):
+            raise _Unclear
+        moment = datetime.fromisoformat(raw.timestamp).astimezone(UTC)
+        cost = raw.cost_usd
+        if not oldest <= moment <= latest or (cost is not None and not _COST.fullmatch(cost)):
+            raise _Unclear
+        events.append(
+            Event(
+                moment,
+                raw.id,
+                raw.account,
+                raw.api_key,
+                raw.model,
+                raw.provider,
+                raw.tokens_prompt,
+                raw.tokens_completion,
+                raw.latency_ms,
+                _STATUSES[raw.status],
+                None if cost is None else _nanos(cost),
+            )
+        )
+    return events
+
+
+def _require_names(names: tuple) -> None:
+    account, model, provider, api_key = names
+    if not (
+        _ACCOUNT.fullmatch(account)
+        and _MODEL.fullmatch(model)
+        and _PROVIDER.fullmatch(provider)
+        and (api_key is None or _KEY_PREFIX.fullmatch(api_key))
+    ):
+        raise _Unclear
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BatchRejected("invalid_request", "The body must be JSON.", field="body") from None
 
 
 def parse_batch(body: object, now: datetime, oldest: datetime) -> list[Event]:
@@ -130,8 +232,9 @@ def _shown_name(name: str) -> str:
 def _refuse_unknown_fields(index: int, raw: object) -> None:
     if not isinstance(raw, dict):
         raise BatchRejected("invalid_request", f"events[{index}]: must be an object", index=index)
-    extra = sorted(set(raw) - ALLOWED_FIELDS)
+    extra = raw.keys() - ALLOWED_FIELDS
     if extra:
+        extra = sorted(extra)
         raise BatchRejected(
             "forbidden_field",
             f"events[{index}] has {_field_names(extra)}: only usage metadata fields are "
@@ -142,9 +245,9 @@ def _refuse_unknown_fields(index: int, raw: object) -> None:
 
 
 def _parse_event(index: int, raw: dict, now: datetime, oldest: datetime) -> Event:
-    missing = sorted(REQUIRED_FIELDS - set(raw))
+    missing = REQUIRED_FIELDS - raw.keys()
     if missing:
-        raise _invalid(index, missing[0], "is required")
+        raise _invalid(index, min(missing), "is required")
     api_key = raw.get("api_key")
     cost = raw.get("cost_usd")
     return Event(
@@ -188,6 +291,10 @@ def _timestamp(index: int, value: object, now: datetime, oldest: datetime) -> da
         raise _invalid(index, "timestamp", "must be an ISO 8601 date and time") from None
     if moment.tzinfo is None:
         raise _invalid(index, "timestamp", "must include a UTC offset (or Z)")
+    if not _TIMESTAMP.fullmatch(value):
+        raise _invalid(
+            index, "timestamp", "must be an ISO 8601 date and time to the microsecond at most"
+        )
     moment = moment.astimezone(UTC)
     if moment > now + FUTURE_TOLERANCE:
         raise _invalid(index, "timestamp", "is in the future")
@@ -220,5 +327,9 @@ def _cost_nanos(index: int, value: object) -> int:
         raise _invalid(
             index, "cost_usd", "must be a decimal string ≥ 0 with at most 9 decimal places"
         )
-    whole, _, fraction = value.partition(".")
+    return _nanos(value)
+
+
+def _nanos(cost_usd: str) -> int:
+    whole, _, fraction = cost_usd.partition(".")
     return int(whole) * 10**9 + int(fraction.ljust(9, "0"))

@@ -9,6 +9,7 @@ nothing behind.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, models, transaction
 
@@ -193,8 +194,7 @@ def _stage(cursor, rows) -> str:
         cursor.execute("DELETE FROM usage_staging")
         cursor.execute("DELETE FROM usage_fresh")
         with cursor.copy(f"COPY usage_staging ({_names()}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(_copy_text(rows))
         return "usage_fresh"
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_staging ({columns})")
     cursor.execute("DELETE FROM usage_staging")
@@ -203,6 +203,27 @@ def _stage(cursor, rows) -> str:
         f"INSERT INTO usage_staging VALUES ({placeholders})", [_for_sqlite(row) for row in rows]
     )
     return "usage_staging"
+
+
+def _copy_text(rows: Iterable[tuple]) -> str:
+    """The rows in COPY's text format, built by hand: every staged value is a number, a date,
+    a UTC datetime or a UUID, whose str() PostgreSQL reads as is, so nothing needs escaping.
+    Several times faster than psycopg's per-value write_row; a batch's few distinct hours and
+    days are formatted once."""
+    periods: dict[datetime, str] = {}
+    lines = []
+    for ts, event_id, account, key, route, prompt, completion, latency, status, cost, *rest in rows:
+        hour, day, day_start, bucket = rest
+        period = periods.get(hour) or periods.setdefault(hour, f"{hour}\t{day}\t{day_start}")
+        lines.append(
+            f"{ts}\t{event_id}\t{account}\t{NULL if key is None else key}\t{route}\t{prompt}\t"
+            f"{completion}\t{latency}\t{status}\t{NULL if cost is None else cost}\t{period}\t"
+            f"{bucket}\n"
+        )
+    return "".join(lines)
+
+
+NULL = "\\N"
 
 
 def _names() -> str:
