@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from catalog import resolver
 from catalog.badges import policy_badges
 from catalog.snapshot import get_catalog
+from usage.recent import requests_by_model
 
 from .. import privacy
 from ..access import account_member
@@ -102,10 +103,15 @@ def _reason_groups(resolution) -> list[dict]:
     return sorted(groups, key=lambda group: (-group["count"], group["code"]))
 
 
-def _preview(proposed_layers, saved_layers) -> dict:
+def _preview(proposed_layers, saved_layers, recently_used: dict[str, int]) -> dict:
     proposed, saved = _resolve(proposed_layers), _resolve(saved_layers)
     unavailable, was = _unavailable(proposed), _unavailable(saved)
     return {
+        # Models with traffic in the last 30 days that these settings leave nowhere to go.
+        "used_unavailable": [
+            (model, recently_used[model], model not in was)
+            for model in sorted(unavailable & recently_used.keys())
+        ],
         "eligible": len(proposed.eligible),
         "total": len(proposed.eligible) + len(proposed.excluded),
         "unavailable": sorted(unavailable),
@@ -135,7 +141,9 @@ def _settings_page(request, form, partial=None):
     context = {"form": form, "oob": partial is not None}
     if proposed is not None:
         context["preview"] = _preview(
-            [_layer("account", proposed, excepted)], [_layer("account", form.saved, excepted)]
+            [_layer("account", proposed, excepted)],
+            [_layer("account", form.saved, excepted)],
+            requests_by_model(request.account),
         )
     return render(request, _template(SETTINGS, partial), context)
 
@@ -186,6 +194,7 @@ def _guardrail_page(request, key, form, account, partial=None):
         context["preview"] = _preview(
             [account_layer, _layer("key", proposed, excepted)],
             [account_layer, _layer("key", form.saved, excepted)],
+            requests_by_model(request.account, api_key=key),
         )
     return render(request, _template(GUARDRAIL, partial), context)
 

@@ -4,6 +4,7 @@ looser values are refused next to their field, and that query counts do not grow
 catalog."""
 
 import copy
+import uuid
 from datetime import timedelta
 
 import lxml.html
@@ -16,6 +17,8 @@ from catalog.loader import Loader
 from dashboard import privacy
 from dashboard.models import ApiKey, AuditEvent, KeyGuardrail, PrivacyDefaults, ProviderException
 from tests.catalog.conftest import SMALL_CATALOG
+from usage.events import Event
+from usage.ingest import ingest
 
 HTMX = {"HX-Request": "true"}
 SUMMARY = "//*[@data-testid='preview-summary']"
@@ -253,6 +256,22 @@ def test_preview_names_the_models_that_become_unavailable(client_for, personas, 
     )
 
     assert _text(response, "//*[@data-testid='newly-unavailable']/li") == ["acme/tiny"]
+
+
+def test_preview_warns_about_models_the_account_used_lately(client_for, personas, small_catalog):
+    _set_defaults(personas, classification="public")
+    used = lambda model, provider: Event(  # noqa: E731
+        timezone.now(), uuid.uuid4(), "acme", None, model, provider, 10, 10, 100, 0, None
+    )
+    ingest(
+        [used("acme/tiny", "free-ai"), used("acme/tiny", "free-ai"), used("acme/chat", "safe-ai")]
+    )
+
+    response = client_for(personas.owner).post(
+        "/a/acme/privacy/preview", _form("internal"), headers=HTMX
+    )
+
+    assert _text(response, "//*[@data-testid='used-unavailable']//li") == ["acme/tiny — 2 requests"]
 
 
 def test_preview_groups_exclusions_by_reason_code_with_counts(client_for, personas, small_catalog):
@@ -520,11 +539,11 @@ def any_catalog(request, db):
 @pytest.mark.parametrize(
     ("method", "path", "queries"),
     [
-        ("get", "/a/acme/privacy/", 8),
-        ("post", "/a/acme/privacy/preview", 8),
+        ("get", "/a/acme/privacy/", 9),
+        ("post", "/a/acme/privacy/preview", 9),
         ("get", "/a/acme/models/", 8),
-        ("get", "/a/acme/keys/{prefix}/guardrail/", 10),
-        ("post", "/a/acme/keys/{prefix}/guardrail/preview", 10),
+        ("get", "/a/acme/keys/{prefix}/guardrail/", 11),
+        ("post", "/a/acme/keys/{prefix}/guardrail/preview", 11),
     ],
 )
 def test_privacy_pages_cost_a_fixed_number_of_queries_whatever_the_catalog_size(
