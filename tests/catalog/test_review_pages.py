@@ -2,6 +2,7 @@
 filters and query counts, four-eyes, required comments, what approving and rejecting do to the
 catalog, the side-by-side diff, the impact report and "refresh all now"."""
 
+import uuid
 from datetime import date, timedelta
 
 import lxml.html
@@ -27,6 +28,8 @@ from catalog.refresh import refresh_source
 from catalog.review_views import diff_columns
 from dashboard.models import AuditEvent
 from tests.catalog.local_server import LocalServer
+from usage.events import Event
+from usage.ingest import ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -389,9 +392,30 @@ def test_the_impact_report_lists_an_account_that_would_lose_an_endpoint(
     response = reviewer_client.get(f"/review/changes/{change.pk}/")
 
     items = _text(response, "//*[@data-testid='impact-item']")
-    assert "account acme loses 1 eligible endpoint: acme/chat@month-ai" in items
+    assert (
+        "account acme loses 1 eligible endpoint: acme/chat@month-ai "
+        "— 0 requests in the last 30 days went to it"
+    ) in items
     assert "Checked 2 accounts" in _text(response, "//*[@data-testid='impact']/p")[0]
-    assert b"usage traffic" not in response.content
+
+
+def test_the_impact_report_counts_the_recent_requests_a_change_would_refuse(
+    reviewer_client, change, personas
+):
+    _edited_change(change, personas.reviewer)
+    now = timezone.now()
+    ingest(
+        [
+            Event(now, uuid.uuid4(), "acme", None, "acme/chat", "month-ai", 1, 1, 50, 0, None)
+            for _ in range(3)
+        ]
+        + [Event(now, uuid.uuid4(), "acme", None, "acme/chat", "safe-ai", 1, 1, 50, 0, None)]
+    )
+
+    response = reviewer_client.get(f"/review/changes/{change.pk}/")
+
+    lost = _text(response, "//*[@data-testid='lost-requests']")
+    assert "— 3 requests in the last 30 days went to it" in lost
 
 
 def test_a_change_without_field_values_has_no_impact_report(reviewer_client, change):
