@@ -5,31 +5,20 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.jobs import refresh_many
 from catalog.models import PolicySource
+from dashboard.progress import ProgressBar
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal; silent when output is not a terminal."""
+class RefreshProgress(ProgressBar):
+    """The bar, with how many sources changed or failed so far."""
 
     def __init__(self, total: int, stream):
-        self.total, self.done, self.stream = total, 0, stream
+        super().__init__(total, stream)
         self.counts = {"changed": 0, "failed": 0}
-        self.enabled = stream.isatty() and total > 0
 
     def __call__(self, outcome: str) -> None:
-        self.done += 1
         if outcome in self.counts:
             self.counts[outcome] += 1
-        if self.enabled:
-            filled = int(30 * self.done / self.total)
-            self.stream.write(
-                f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-                f"changed {self.counts['changed']} failed {self.counts['failed']}"
-            )
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
+        self.advance(note=f"changed {self.counts['changed']} failed {self.counts['failed']}")
 
 
 class Command(BaseCommand):
@@ -51,7 +40,7 @@ class Command(BaseCommand):
         sources = list(sources)
         if (provider or source) and not sources:
             raise CommandError("No matching enabled source.")
-        bar = ProgressBar(len(sources), sys.stderr)
+        bar = RefreshProgress(len(sources), sys.stderr)
         counts = refresh_many(sources, progress=bar)
         bar.close()
         self.stdout.write(json.dumps(counts))

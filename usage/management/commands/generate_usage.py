@@ -4,28 +4,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard.progress import ProgressBar
 from usage import synthetic
-
-
-class ProgressBar:
-    """Events stored so far, as a one-line bar on a terminal; silent when output is not one."""
-
-    def __init__(self, total: int, stream):
-        self.total, self.done, self.stream = total, 0, stream
-        self.enabled = stream.isatty() and total > 0
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        if self.enabled:
-            filled = int(30 * self.done / self.total)
-            self.stream.write(
-                f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done:,}/{self.total:,} events"
-            )
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
 
 
 class Command(BaseCommand):
@@ -47,10 +27,10 @@ class Command(BaseCommand):
         except synthetic.NoCatalog as exc:
             raise CommandError(str(exc)) from None
         targets = synthetic.accounts_for(accounts)
-        bar, started = ProgressBar(events, sys.stderr), time.monotonic()
+        bar, started = ProgressBar(events, sys.stderr, " events"), time.monotonic()
         try:
             result = synthetic.generate(
-                targets, days=days, events=events, seed=seed, routes=routes, progress=bar
+                targets, days=days, events=events, seed=seed, routes=routes, progress=bar.advance
             )
         finally:
             bar.close()
