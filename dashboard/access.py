@@ -42,6 +42,18 @@ def privacy_team(view):
     return _mark(login_required(guarded), "privacy-team")
 
 
+def staff_only(view):
+    """AnyAPI staff (`is_staff`) only; everyone else gets 403."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied("staff only")
+        return view(request, *args, **kwargs)
+
+    return _mark(login_required(guarded), "staff-admin")
+
+
 def get_membership_for_user(user, account_slug) -> Membership:
     """The user's membership of the account, or 404: another account looks like no account."""
     membership = (

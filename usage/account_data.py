@@ -19,7 +19,15 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 
 from . import histogram
-from .models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, Status, UsageEvent
+from .models import (
+    COUNTERS,
+    AccountLatency,
+    DailyUsage,
+    HourlyLatency,
+    HourlyUsage,
+    Status,
+    UsageEvent,
+)
 
 CHUNK = 2_000
 
@@ -217,14 +225,7 @@ def _rollup_rows(model, period: str, account):
         "api_key__prefix",
         "route__model",
         "route__provider",
-        "requests",
-        "errors",
-        "timeouts",
-        "rejections",
-        "tokens_prompt",
-        "tokens_completion",
-        "cost_nanos",
-        "latency_ms_sum",
+        *COUNTERS,
     ):
         start, key, *middle, cost, latency_sum = row
         yield (_iso(start), key or "", *middle, _usd(cost), latency_sum)

@@ -115,6 +115,9 @@ class Counters(models.Model):
         return self.tokens_prompt + self.tokens_completion
 
 
+COUNTERS = tuple(field.name for field in Counters._meta.fields)
+
+
 def _rollup_key(period: str, *extra: str):
     # `api_key` is nullable, and NULLs never conflict in a unique index; COALESCE makes "no key"
     # one value so the ingest upserts (ON CONFLICT on this expression) find the row. Starting
@@ -133,6 +136,10 @@ class HourlyUsage(Counters):
     class Meta:
         constraints = [
             models.UniqueConstraint(*_rollup_key("hour"), name="usage_hourly_uniq"),
+        ]
+        indexes = [
+            # The staff overview sums every account's hours of a short range.
+            models.Index(fields=["hour"], name="usage_hourly_hour_idx"),
         ]
 
     def __str__(self):

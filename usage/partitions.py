@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from .models import UsageEvent
@@ -46,12 +46,21 @@ def ensure(days: set[date]) -> None:
     missing = days - _known_days
     if not partitioned() or not missing:
         return
-    existing = existing_days()
-    with connection.cursor() as cursor:
-        for day in sorted(missing - existing):
-            cursor.execute(_create_sql(day))
-            log.info("created partition %s", partition_name(day))
+    for day in sorted(missing - existing_days()):
+        _create(day)
     _known_days.update(missing)
+
+
+def _create(day: date) -> None:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_create_sql(day))
+        log.info("created partition %s", partition_name(day))
+    except DatabaseError:
+        # IF NOT EXISTS does not cover two processes creating the same day at once: the
+        # loser fails, and the partition it wanted exists.
+        if day not in existing_days():
+            raise
 
 
 def _create_sql(day: date) -> str:

@@ -19,7 +19,7 @@ def home(request):
     )
     if account is None:
         return redirect("account_list")
-    return redirect("account_overview", account_slug=account.slug)
+    return redirect("activity", account_slug=account.slug)
 
 
 @signed_in

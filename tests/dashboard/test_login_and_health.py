@@ -12,10 +12,10 @@ def test_the_email_is_not_case_sensitive(client, personas):
     assert _try(client, "Owner@ACME.test", personas.PASSWORD).status_code == 302
 
 
-def test_signing_in_with_the_right_password_lands_on_the_account(client, personas):
+def test_signing_in_with_the_right_password_lands_on_the_accounts_activity(client, personas):
     response = _try(client, "owner@acme.test", personas.PASSWORD)
     assert response.status_code == 302
-    assert client.get("/").headers["Location"] == "/a/acme/"
+    assert client.get("/").headers["Location"] == "/a/acme/activity/"
 
 
 @override_settings(LOGIN_FAILURE_LIMIT=3)

@@ -130,7 +130,7 @@ def test_switching_accounts_lists_only_the_users_accounts(client_for, personas):
     client = client_for(personas.owner)
     page = client.get("/a/globex/").content.decode()
     assert "Globex" in page and "Acme" in page
-    assert client.get("/").headers["Location"] == "/a/globex/"
+    assert client.get("/").headers["Location"] == "/a/globex/activity/"
 
 
 def test_accounts_list_hides_accounts_the_user_is_not_in(client_for, personas):

@@ -47,12 +47,14 @@ def _database_rows_containing(text):
     return found
 
 
-def test_owner_signs_in_with_email_and_password_and_lands_on_the_account_overview(
+def test_owner_signs_in_with_email_and_password_and_lands_on_the_accounts_activity(
     page, personas, sign_in, screenshot
 ):
     sign_in(page, personas.owner)
 
-    expect(page).to_have_url(re.compile(r"/a/acme/$"))
+    expect(page).to_have_url(re.compile(r"/a/acme/activity/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activity")
+    page.goto("/a/acme/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Acme")
     expect(page.locator(".lead")).to_contain_text("You are owner of this account.")
     screenshot(page, "overview")
@@ -74,7 +76,7 @@ def test_person_in_two_accounts_switches_to_the_other_one_from_the_switcher(
 ):
     Membership.objects.create(account=personas.other_account, user=personas.owner, role=Role.ADMIN)
     sign_in(page, personas.owner)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Acme")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activity")
 
     switcher = page.locator("details.menu.switcher")
     switcher.locator("summary").click()

@@ -17,6 +17,7 @@ from usage import histogram
 from usage.events import Event
 from usage.ingest import ingest
 from usage.models import (
+    COUNTERS,
     AccountLatency,
     DailyUsage,
     HourlyLatency,
@@ -27,16 +28,7 @@ from usage.models import (
 from usage.rebuild import rebuild_rollups
 
 ROLLUPS = (HourlyUsage, DailyUsage, HourlyLatency, AccountLatency)
-MEASURES = (
-    "requests",
-    "errors",
-    "timeouts",
-    "rejections",
-    "tokens_prompt",
-    "tokens_completion",
-    "cost_nanos",
-    "latency_ms_sum",
-)
+MEASURES = COUNTERS
 
 
 @pytest.fixture
