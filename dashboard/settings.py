@@ -112,6 +112,10 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "console.sqlite3",
             "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;"},
+            # A file, not Django's in-memory default: the browser tests' live server answers
+            # the activity page's cards in parallel threads, and an in-memory database is one
+            # connection shared by all of them.
+            "TEST": {"NAME": VAR_DIR / "test-console.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
