@@ -161,12 +161,12 @@ def staged_row(raw: tuple) -> tuple:
     return (*raw, hour, day_start.date(), day_start, histogram.bucket_of(latency_ms))
 
 
-def write_rows(rows: Iterable[tuple]) -> int:
+def write_rows(rows: Sequence[tuple]) -> int:
     """Stage `rows` (in STAGED_COLUMNS order), store the new ones as raw events and add them to
     the rollups; returns how many were new. Call inside a transaction."""
     with connection.cursor() as cursor:
-        source = _stage(cursor, rows)
-        fresh = _insert_raw(cursor, source)
+        _stage(cursor, rows)
+        fresh, source = _insert_raw(cursor, len(rows))
         if fresh:
             for statement in ROLLUP_UPSERTS:
                 cursor.execute(statement.format(source=source))
@@ -181,28 +181,25 @@ def add_to_rollups(rows: Iterable[tuple]) -> None:
             cursor.execute(statement.format(source="usage_staging"))
 
 
-def _stage(cursor, rows) -> str:
-    columns = ", ".join(f"{name} {field.db_type(connection)}" for name, field in STAGED_COLUMNS)
+def _stage(cursor, rows: Iterable[tuple]) -> None:
+    _empty_temporary_table(cursor, "usage_staging")
     if connection.vendor == "postgresql":
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_staging ({columns}) ON COMMIT DELETE ROWS"
-        )
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_fresh ({columns}) ON COMMIT DELETE ROWS"
-        )
-        # Empty already unless an earlier batch ran in this same transaction (a rebuild).
-        cursor.execute("DELETE FROM usage_staging")
-        cursor.execute("DELETE FROM usage_fresh")
         with cursor.copy(f"COPY usage_staging ({_names()}) FROM STDIN") as copy:
             copy.write(_copy_text(rows))
-        return "usage_fresh"
-    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_staging ({columns})")
-    cursor.execute("DELETE FROM usage_staging")
+        return
     placeholders = ", ".join(["%s"] * len(STAGED_COLUMNS))
     cursor.executemany(
         f"INSERT INTO usage_staging VALUES ({placeholders})", [_for_sqlite(row) for row in rows]
     )
-    return "usage_staging"
+
+
+def _empty_temporary_table(cursor, name: str) -> None:
+    """A per-connection table shaped like the staged rows, and empty: it is already, unless an
+    earlier batch ran in this same transaction (a rebuild)."""
+    columns = ", ".join(f"{column} {field.db_type(connection)}" for column, field in STAGED_COLUMNS)
+    emptied_on_commit = " ON COMMIT DELETE ROWS" if connection.vendor == "postgresql" else ""
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns}){emptied_on_commit}")
+    cursor.execute(f"DELETE FROM {name}")
 
 
 def _copy_text(rows: Iterable[tuple]) -> str:
@@ -245,29 +242,41 @@ def _for_sqlite(row: tuple) -> tuple:
     )
 
 
-def _insert_raw(cursor, source: str) -> int:
-    """Move staged rows into the raw events, minus those already stored; the new ones are
-    left in `source` for the rollups."""
-    if connection.vendor == "postgresql":
+def _insert_raw(cursor, staged: int) -> tuple[int, str]:
+    """Move the staged rows into the raw events, minus those already stored; returns how many
+    were new and the table holding just them, for the rollups."""
+    if connection.vendor != "postgresql":
+        # SQLite has one writer at a time: nothing can insert between this check and the insert.
         cursor.execute(
-            f"WITH inserted AS ("
-            f"  INSERT INTO usage_event ({RAW_COLUMNS}) SELECT {RAW_COLUMNS} FROM usage_staging"
-            f"  ON CONFLICT DO NOTHING RETURNING account_id, timestamp, event_id"
-            f") INSERT INTO usage_fresh SELECT staged.* FROM usage_staging staged"
-            f"  JOIN inserted USING (account_id, timestamp, event_id)"
+            "DELETE FROM usage_staging WHERE EXISTS (SELECT 1 FROM usage_event stored"
+            " WHERE stored.account_id = usage_staging.account_id"
+            " AND stored.timestamp = usage_staging.timestamp"
+            " AND stored.event_id = usage_staging.event_id)"
         )
-        return cursor.rowcount
-    # SQLite has one writer at a time, so nothing can insert between this check and the insert.
+        cursor.execute(_INSERT_NEW)
+        return cursor.rowcount, "usage_staging"
+    # Replays are rare: insert straight from staging, and when every row was new the rollups
+    # read staging too. Only a batch with repeats is inserted again, keeping the rows this
+    # insert really added apart from those a replay (perhaps a concurrent one) stored first.
+    cursor.execute("SAVEPOINT usage_raw")
+    cursor.execute(_INSERT_NEW)
+    if cursor.rowcount == staged:
+        cursor.execute("RELEASE SAVEPOINT usage_raw")
+        return staged, "usage_staging"
+    cursor.execute("ROLLBACK TO SAVEPOINT usage_raw")
+    _empty_temporary_table(cursor, "usage_fresh")
     cursor.execute(
-        "DELETE FROM usage_staging WHERE EXISTS (SELECT 1 FROM usage_event stored"
-        " WHERE stored.account_id = usage_staging.account_id"
-        " AND stored.timestamp = usage_staging.timestamp"
-        " AND stored.event_id = usage_staging.event_id)"
+        f"WITH inserted AS ({_INSERT_NEW} RETURNING account_id, timestamp, event_id)"
+        " INSERT INTO usage_fresh SELECT staged.* FROM usage_staging staged"
+        " JOIN inserted USING (account_id, timestamp, event_id)"
     )
-    cursor.execute(
-        f"INSERT INTO usage_event ({RAW_COLUMNS}) SELECT {RAW_COLUMNS} FROM usage_staging"
-    )
-    return cursor.rowcount
+    return cursor.rowcount, "usage_fresh"
+
+
+_INSERT_NEW = (  # WHERE true: SQLite would read ON CONFLICT as part of the SELECT's FROM
+    f"INSERT INTO usage_event ({RAW_COLUMNS}) SELECT {RAW_COLUMNS} FROM usage_staging WHERE true"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 _COUNTERS = {
