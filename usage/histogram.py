@@ -8,7 +8,9 @@ are timeouts in practice and are reported as that bound.
 """
 
 import math
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
 
 GAMMA = 1.04
 RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1)  # 1.96 %
@@ -33,20 +35,26 @@ def representative(bucket: int) -> float:
 
 def percentile(counts: Mapping[int, int], q: float) -> float | None:
     """The nearest-rank q-quantile (0 < q ≤ 1) of a histogram, or None when it is empty."""
-    total = sum(counts.values())
-    if total == 0:
-        return None
-    rank = max(1, math.ceil(q * total))
-    seen = 0
-    for bucket in sorted(counts):
-        seen += counts[bucket]
-        if seen >= rank:
-            return representative(bucket)
-    raise AssertionError("unreachable: the ranks add up to the total")
+    return percentiles(counts, (q,))[q]
 
 
 def percentiles(counts: Mapping[int, int], qs: Iterable[float]) -> dict[float, float | None]:
-    return {q: percentile(counts, q) for q in qs}
+    buckets = sorted(counts)
+    return sorted_percentiles(buckets, [counts[bucket] for bucket in buckets], qs)
+
+
+def sorted_percentiles(
+    buckets: Sequence[int], counts: Sequence[int], qs: Iterable[float]
+) -> dict[float, float | None]:
+    """`percentiles` of a histogram given as its buckets in ascending order and their counts:
+    the value of the bucket where the running count first reaches the rank ⌈q·total⌉."""
+    running = list(accumulate(counts))
+    total = running[-1] if running else 0
+    if total == 0:
+        return dict.fromkeys(qs)
+    return {
+        q: representative(buckets[bisect_left(running, max(1, math.ceil(q * total)))]) for q in qs
+    }
 
 
 def merge(*histograms: Mapping[int, int]) -> dict[int, int]:

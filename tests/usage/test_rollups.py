@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dashboard.models import ApiKey
 from tests.usage.conftest import NOW
-from usage import histogram
+from usage import activity, histogram
 from usage.events import Event
 from usage.ingest import ingest
 from usage.models import (
@@ -202,3 +202,23 @@ def test_the_rebuild_command_reports_what_it_read(personas, capsys):
 
 def _event(account):
     return Event(NOW, uuid.uuid4(), account, None, "acme/chat", "safe-ai", 1, 1, 10, 0, None)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(latencies=st.lists(st.integers(0, 600_000), min_size=1, max_size=60))
+def test_the_latency_chart_reads_the_same_percentiles_as_the_histogram_module(personas, latencies):
+    _clear_usage()
+    moment = NOW - timedelta(hours=2)
+    ingest(
+        [
+            Event(moment, uuid.uuid4(), "acme", None, "acme/chat", "safe-ai", 1, 1, ms, 0, None)
+            for ms in latencies
+        ]
+    )
+
+    series = activity.latency_series(personas.account, activity.parse_period({}, NOW))
+
+    expected = histogram.percentiles(histogram.of_latencies(latencies), activity.QUANTILES)
+    point = series.points.index(moment.replace(minute=0, second=0))
+    assert {q: series.percentiles[q][point] for q in activity.QUANTILES} == expected
+    assert series.overall == expected
