@@ -93,7 +93,8 @@ def _generate(account, events: int) -> None:
     for day in range(DAYS):
         day_start = today - timedelta(days=DAYS - 1 - day)
         with transaction.atomic(), connection.cursor() as cursor:
-            _stage_day(cursor, columns, account.pk, keys, routes, day_start, events // DAYS)
+            count = events // DAYS + (day < events % DAYS)  # exactly `events` in all
+            _stage_day(cursor, columns, account.pk, keys, routes, day_start, count)
             for statement in ROLLUP_UPSERTS:
                 cursor.execute(statement.format(source="usage_staging"))
         if sys.stdout.isatty() or (day + 1) % 30 == 0:
