@@ -114,6 +114,8 @@ def fmt(value: float, unit: str) -> str:
     digits = {"ms": 2, "MB": 1, "s": 2, "×": 1}.get(unit, 0)
     if unit == "/s" and value < 100:
         digits = 1
+    if unit == "×" and value < 10:
+        digits = 2
     space = "" if unit == "×" else " "
     return f"{value:,.{digits}f}{space}{unit}"
 
