@@ -202,18 +202,12 @@ def _raw_rows(account):
         )
 
 
+# The rollups' counters, with cost in dollars as the API reports it rather than nano-dollars.
 ROLLUP_COLUMNS = [
     "api_key",
     "model",
     "provider",
-    "requests",
-    "errors",
-    "timeouts",
-    "rejections",
-    "tokens_prompt",
-    "tokens_completion",
-    "cost_usd",
-    "latency_ms_sum",
+    *("cost_usd" if name == "cost_nanos" else name for name in COUNTERS),
 ]
 
 
