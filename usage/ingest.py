@@ -39,6 +39,7 @@ STAGED_COLUMNS = (
     ("bucket", models.SmallIntegerField()),
 )
 RAW_COLUMNS = ", ".join(name for name, _ in STAGED_COLUMNS[:10])
+STAGED_DAY = [name for name, _ in STAGED_COLUMNS].index("day")
 _route_ids: dict[tuple[str, str], int] = {}  # routes never change, so every process keeps them
 
 
@@ -56,7 +57,7 @@ def ingest(events: Sequence[Event]) -> IngestResult:
     keys = _key_ids(events, accounts)
     routes = route_ids({(event.model, event.provider) for event in events})
     rows = [_row(event, accounts, keys, routes) for event in _first_of_each_id(events)]
-    partitions.ensure({event.timestamp.date() for event in events})
+    partitions.ensure({row[STAGED_DAY] for row in rows})
     with transaction.atomic():
         accepted = write_rows(rows)
     return IngestResult(accepted, len(events) - accepted)
