@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from . import review
 from .catalog_file import CatalogFile, PolicyIn
@@ -54,6 +55,7 @@ class Loader:
         self.approve_as = approve_as
         self.report = LoadReport()
         self.first_import = not PolicyVersion.objects.exists()
+        self.started = timezone.now()
 
     def load(self, catalog: CatalogFile) -> LoadReport:
         with transaction.atomic():
@@ -98,7 +100,7 @@ class Loader:
             return
         version = review.propose(provider, endpoint, content, origin="import")
         if self.first_import:
-            review.apply_import(version)
+            review.apply_import(version, at=self.started)
             self.report.imported += 1
         elif self.approve_as is not None:
             review.approve(version, self.approve_as, "approved on import by --approve-as")

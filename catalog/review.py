@@ -61,13 +61,17 @@ def approve(version: PolicyVersion, reviewer, comment: str, *, request=None) -> 
     return _apply(version, reviewer, comment, action="policy.approved", request=request)
 
 
-def apply_import(version: PolicyVersion) -> PolicyVersion:
-    """First load into an empty catalog: approved as an import, with no reviewer to ask."""
-    return _apply(version, None, "initial catalog import", action="policy.imported")
+def apply_import(version: PolicyVersion, at=None) -> PolicyVersion:
+    """First load into an empty catalog: approved as an import, with no reviewer to ask.
+
+    A whole import takes effect at one moment `at`: otherwise an endpoint's policy would seem
+    to have been, for the instant between its provider's default and its own override, one
+    it never had, and traffic of that hour would count as served under a changed policy."""
+    return _apply(version, None, "initial catalog import", action="policy.imported", at=at)
 
 
-def _apply(version, reviewer, comment, *, action, request=None):
-    now = timezone.now()
+def _apply(version, reviewer, comment, *, action, request=None, at=None):
+    now = at or timezone.now()
     previous = _supersede_current(version, now)
     if reviewer is not None:  # approving is verifying: the reviewer read the evidence today
         version.verified_by, version.verified_at = reviewer.email, now.date()

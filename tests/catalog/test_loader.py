@@ -33,6 +33,14 @@ def test_an_empty_catalog_imports_approved_versions_audited_as_import(tmp_path, 
     assert AuditEvent.objects.filter(action="policy.imported").count() == 4
 
 
+def test_a_first_import_takes_effect_at_one_moment(small_catalog):
+    """No endpoint seems, for an instant, to have had its provider's policy before its own."""
+    approved = PolicyVersion.objects.approved()
+
+    assert approved.filter(endpoint__isnull=False).exists()
+    assert approved.values("decided_at").distinct().count() == 1
+
+
 def test_an_override_merges_field_by_field_over_the_provider(small_catalog):
     policy = _merged("acme/tiny@month-ai")
     assert (policy.retention, policy.retention_days, policy.training) == ("days", 90, "no")
