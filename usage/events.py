@@ -16,26 +16,37 @@ from . import histogram
 from .models import Status
 
 MAX_EVENTS = 10_000
-ALLOWED_FIELDS = frozenset(
-    {
-        "id",
-        "account",
-        "api_key",
-        "timestamp",
-        "model",
-        "provider",
-        "tokens_prompt",
-        "tokens_completion",
-        "latency_ms",
-        "status",
-        "cost_usd",
-    }
-)
-OPTIONAL_FIELDS = frozenset({"api_key", "cost_usd"})
-REQUIRED_FIELDS = ALLOWED_FIELDS - OPTIONAL_FIELDS
 MAX_TOKENS = 100_000_000
 MAX_LATENCY_MS = 24 * 60 * 60 * 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class _WireEvent(msgspec.Struct, forbid_unknown_fields=True):
+    """The event's shape, types and ranges, which msgspec checks in C while decoding; the
+    string patterns are checked after, once per distinct name in the batch."""
+
+    id: uuid.UUID
+    account: str
+    timestamp: str
+    model: str
+    provider: str
+    tokens_prompt: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+    tokens_completion: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+    latency_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_LATENCY_MS)]
+    status: Literal["ok", "error", "timeout", "rejected"]
+    api_key: str | None = None
+    cost_usd: str | None = None
+
+
+class _WireBatch(msgspec.Struct, forbid_unknown_fields=True):
+    events: Annotated[list[_WireEvent], msgspec.Meta(max_length=MAX_EVENTS)]
+
+
+_decode_batch = msgspec.json.Decoder(_WireBatch).decode
+
+# The allowlist is the wire struct's fields, so the fast and the precise readings share it.
+ALLOWED_FIELDS = frozenset(_WireEvent.__struct_fields__)
+REQUIRED_FIELDS = frozenset(f.name for f in msgspec.structs.fields(_WireEvent) if f.required)
 
 # Identifiers, not prose: no spaces, bounded length. Free text cannot pass as a model name.
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
@@ -89,30 +100,6 @@ class Event(NamedTuple):
     @property
     def bucket(self) -> int:
         return histogram.bucket_of(self.latency_ms)
-
-
-class _WireEvent(msgspec.Struct, forbid_unknown_fields=True):
-    """The event's shape, types and ranges, which msgspec checks in C while decoding; the
-    string patterns are checked after, once per distinct name in the batch."""
-
-    id: uuid.UUID
-    account: str
-    timestamp: str
-    model: str
-    provider: str
-    tokens_prompt: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
-    tokens_completion: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
-    latency_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_LATENCY_MS)]
-    status: Literal["ok", "error", "timeout", "rejected"]
-    api_key: str | None = None
-    cost_usd: str | None = None
-
-
-class _WireBatch(msgspec.Struct, forbid_unknown_fields=True):
-    events: Annotated[list[_WireEvent], msgspec.Meta(max_length=MAX_EVENTS)]
-
-
-_decode_batch = msgspec.json.Decoder(_WireBatch).decode
 
 
 class _Unclear(Exception):

@@ -38,7 +38,8 @@ STAGED_COLUMNS = (
     ("day_start", models.DateTimeField()),
     ("bucket", models.SmallIntegerField()),
 )
-RAW_COLUMNS = ", ".join(name for name, _ in STAGED_COLUMNS[:10])
+RAW_FIELDS = tuple(name for name, _ in STAGED_COLUMNS[:10])  # the raw event's own columns
+RAW_COLUMNS = ", ".join(RAW_FIELDS)
 STAGED_DAY = [name for name, _ in STAGED_COLUMNS].index("day")
 _route_ids: dict[tuple[str, str], int] = {}  # routes never change, so every process keeps them
 

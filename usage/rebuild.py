@@ -11,21 +11,8 @@ from itertools import batched
 from django.db import connection, transaction
 from django.db.models import Min
 
-from .ingest import add_to_rollups, staged_row
+from .ingest import RAW_FIELDS, add_to_rollups, staged_row
 from .models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, UsageEvent
-
-RAW_FIELDS = (
-    "timestamp",
-    "event_id",
-    "account_id",
-    "api_key_id",
-    "route_id",
-    "tokens_prompt",
-    "tokens_completion",
-    "latency_ms",
-    "status",
-    "cost_nanos",
-)
 
 
 @dataclass(frozen=True)
