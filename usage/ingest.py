@@ -57,14 +57,14 @@ def ingest(events: Sequence[Event]) -> IngestResult:
     accounts = _account_ids({event.account for event in events})
     keys = _key_ids(events, accounts)
     routes = route_ids({(event.model, event.provider) for event in events})
-    rows = [_row(event, accounts, keys, routes) for event in _first_of_each_id(events)]
+    rows = [_row(event, accounts, keys, routes) for event in _first_of_each_event(events)]
     partitions.ensure({row[STAGED_DAY] for row in rows})
     with transaction.atomic():
         accepted = write_rows(rows)
     return IngestResult(accepted, len(events) - accepted)
 
 
-def _first_of_each_id(events: Sequence[Event]) -> list[Event]:
+def _first_of_each_event(events: Sequence[Event]) -> list[Event]:
     # COPY would stage a repeated event twice and the raw insert would keep one; the rollups
     # must not see the other either. An event is (account, timestamp, id), as in the table.
     first: dict[tuple, Event] = {}
