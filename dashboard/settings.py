@@ -114,8 +114,9 @@ else:
             "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;"},
             # A file, not Django's in-memory default: the browser tests' live server answers
             # the activity page's cards in parallel threads, and an in-memory database is one
-            # connection shared by all of them.
-            "TEST": {"NAME": VAR_DIR / "test-console.sqlite3"},
+            # connection shared by all of them. One file per test process, so two test runs
+            # in one checkout never share it.
+            "TEST": {"NAME": VAR_DIR / f"test-console-{os.getpid()}.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
