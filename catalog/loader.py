@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from . import review
-from .catalog_file import CatalogFile, PolicyIn
-from .models import Endpoint, LanguageModel, PolicyVersion, Provider
+from catalog.catalog_file import CatalogFile, PolicyIn
+from catalog.models import Endpoint, LanguageModel, PolicyVersion, Provider
+from catalog.review import versions as review
 
 
 @dataclass

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from .catalog_file import POLICY_FIELDS
+from catalog.catalog_file import POLICY_FIELDS
 
 
 class Provider(models.Model):

@@ -6,12 +6,12 @@ import json
 from django.utils import timezone
 from pydantic import ValidationError
 
-from . import resolver
-from .api import resolve_for
-from .badges import policy_badges
-from .schemas import ResolveIn
-from .serialize import blocking_constraints
-from .snapshot import get_catalog
+from catalog.policy import resolver
+from catalog.policy.api import resolve_for
+from catalog.policy.badges import policy_badges
+from catalog.policy.schemas import ResolveIn
+from catalog.policy.serialize import blocking_constraints
+from catalog.policy.snapshot import get_catalog
 
 REQUIRE_CHOICES = [
     "no-training",
@@ -101,7 +101,7 @@ def run_playground(request) -> dict:
 
 
 def _resolution_context(parsed: ResolveIn) -> dict:
-    from dashboard.api import ApiError
+    from core.api import ApiError
 
     today = timezone.now().date()
     try:

@@ -1,8 +1,8 @@
 from celery import shared_task
 
-from .jobs import claim_due_sources, refresh_many
-from .models import PolicySource, RefreshRun
-from .sources import purge_old_snapshots
+from catalog.models import PolicySource, RefreshRun
+from catalog.refresh.jobs import claim_due_sources, refresh_many
+from catalog.refresh.sources import purge_old_snapshots
 
 
 @shared_task(ignore_result=True)

@@ -1,14 +1,13 @@
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from dashboard.access import public, signed_in
-
-from . import resolver
-from .badges import policy_badges
-from .history import version_timeline
-from .models import PolicyVersion, Provider
-from .playground import run_playground
-from .snapshot import get_catalog
+from catalog.models import PolicyVersion, Provider
+from catalog.playground import run_playground
+from catalog.policy import resolver
+from catalog.policy.badges import policy_badges
+from catalog.policy.snapshot import get_catalog
+from catalog.review.history import version_timeline
+from core.access import public, signed_in
 
 FILTER_TAGS = ["no-training", "zero-retention", "no-safety-retention", "no-publishing", "verified"]
 RETENTION_ORDER = {"zero": 0, "days": 1, "indefinite": 3, "unknown": 4}

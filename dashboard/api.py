@@ -1,30 +1,14 @@
-"""The JSON API: one NinjaAPI that every app adds its router to, with the house error shape.
+"""API-key authentication for the JSON API, and the key's own account."""
 
-Errors are always `{"error": {"code", "message", ...}}` with a 4xx status (PRODUCT.md §3).
-"""
-
-from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError
-from ninja.errors import ValidationError as NinjaValidationError
+from django.http import HttpRequest
+from ninja import Router, Schema
 from ninja.security import HttpBearer
+
+from core.api import ApiError, ErrorResponse
 
 from .models import ApiKey
 
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **details):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
-
-
-class ErrorBody(Schema):
-    code: str
-    message: str
-
-
-class ErrorResponse(Schema):
-    error: ErrorBody
+router = Router()
 
 
 class KeyAuth(HttpBearer):
@@ -57,53 +41,6 @@ ACCOUNT_KEY = KeyAuth(ApiKey.Kind.INFERENCE, ApiKey.Kind.MANAGEMENT)
 MANAGEMENT_KEY = KeyAuth(ApiKey.Kind.MANAGEMENT)
 INGEST_KEY = KeyAuth(ApiKey.Kind.INGEST)
 
-api = NinjaAPI(
-    title="AnyAPI Privacy Console API",
-    version="1",
-    urls_namespace="api",
-    docs_url=None,
-    openapi_url="/openapi.json",
-)
-
-
-def error_response(request, status, code, message, **details):
-    return api.create_response(
-        request, {"error": {"code": code, "message": message, **details}}, status=status
-    )
-
-
-@api.exception_handler(ApiError)
-def on_api_error(request, exc: ApiError):
-    return error_response(request, exc.status, exc.code, exc.message, **exc.details)
-
-
-@api.exception_handler(NinjaValidationError)
-def on_invalid_request(request, exc: NinjaValidationError):
-    first = exc.errors[0]
-    location = first.get("loc", ())
-    path = ".".join(str(part) for part in location if part not in ("body", "payload", "query"))
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    return error_response(
-        request, 400, "invalid_request", f"{path or 'body'}: {message}", field=path
-    )
-
-
-@api.exception_handler(AuthenticationError)
-def on_unauthenticated(request, exc):
-    return error_response(request, 401, "unauthorized", "A valid API key is required.")
-
-
-@api.exception_handler(Http404)
-def on_not_found(request, exc):
-    return error_response(request, 404, "not_found", "No such object in this account.")
-
-
-@api.exception_handler(HttpError)
-def on_http_error(request, exc: HttpError):
-    # ninja raises HttpError(400) for a body that is not JSON.
-    code = "invalid_request" if exc.status_code == 400 else "http_error"
-    return error_response(request, exc.status_code, code, str(exc))
-
 
 class KeyOut(Schema):
     prefix: str
@@ -117,7 +54,7 @@ class AccountOut(Schema):
     key: KeyOut
 
 
-@api.get(
+@router.get(
     "/v1/account",
     auth=ACCOUNT_KEY,
     response={200: AccountOut, 401: ErrorResponse, 403: ErrorResponse},

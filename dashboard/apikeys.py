@@ -2,8 +2,8 @@
 
 from django.utils import timezone
 
-from . import audit
-from .models import ApiKey
+from dashboard import audit
+from dashboard.models import ApiKey
 
 
 def create_key(*, name, kind, account=None, request=None, actor=None):

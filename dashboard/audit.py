@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from .models import AuditEvent
+from dashboard.models import AuditEvent
 
 
 def client_ip(request) -> str | None:

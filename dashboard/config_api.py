@@ -8,10 +8,10 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from pydantic import ConfigDict, Field, StrictBool, StringConstraints
 
-from catalog.schemas import Classification, Days, ProviderSlug, Tag
-
-from . import privacy
-from .api import MANAGEMENT_KEY, ApiError, ErrorResponse
+from catalog.policy.schemas import Classification, Days, ProviderSlug, Tag
+from core.api import ApiError, ErrorResponse
+from dashboard import privacy
+from dashboard.api import MANAGEMENT_KEY
 
 router = Router(tags=["configuration"])
 Certification = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=40)]
@@ -77,7 +77,7 @@ def replace_account_privacy(request, payload: AccountPrivacyIn):
 
 
 def _get_key_for_account(request, prefix):
-    from .models import ApiKey
+    from dashboard.models import ApiKey
 
     return get_object_or_404(
         ApiKey.objects.active().select_related("account"),

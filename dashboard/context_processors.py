@@ -1,7 +1,7 @@
 from django.utils.functional import SimpleLazyObject
 
-from .access import is_privacy_team
-from .models import Membership, Notification
+from core.access import is_privacy_team
+from dashboard.models import Membership, Notification
 
 
 def navigation(request):

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from . import audit, notifications, privacy
-from .models import Notification, ProviderException
+from dashboard import audit, notifications, privacy
+from dashboard.models import Notification, ProviderException
 
 MAX_DURATION = timedelta(days=90)
 WARN_BEFORE = timedelta(hours=24)

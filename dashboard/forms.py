@@ -2,9 +2,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 
-from . import login_throttle
-from .audit import client_ip
-from .models import ApiKey, Role
+from dashboard import login_throttle
+from dashboard.audit import client_ip
+from dashboard.models import ApiKey, Role
 
 
 class ThrottledLoginForm(AuthenticationForm):

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from .celery import app as celery_app
+from config.celery import app as celery_app
 
 HEARTBEAT_CACHE_KEY = "worker-heartbeat"
 
@@ -57,7 +57,7 @@ def _worker():
 
 
 def _catalog():
-    from catalog.snapshot import get_catalog
+    from catalog.policy.snapshot import get_catalog
 
     catalog = get_catalog()
     return {"version": catalog.version, "models": len(catalog.models())}

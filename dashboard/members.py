@@ -6,8 +6,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from . import audit
-from .models import Invitation, Membership, Role
+from dashboard import audit
+from dashboard.models import Invitation, Membership, Role
 
 
 class MembershipRuleError(Exception):

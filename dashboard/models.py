@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .hotcache import MISSING, hot
+from core.hotcache import MISSING, hot
 
 
 class Role(models.TextChoices):

@@ -16,13 +16,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import resolver
-from catalog.history_compile import compile_catalog_at
 from catalog.models import Endpoint, PolicyVersion, Provider
-
-from . import audit
-from .models import Account, EmailMute, Notification
-from .privacy import layers_for_account
+from catalog.policy import resolver
+from catalog.policy.history_compile import compile_catalog_at
+from dashboard import audit
+from dashboard.models import Account, EmailMute, Notification
+from dashboard.privacy import layers_for_account
 
 logger = logging.getLogger(__name__)
 Kind = Notification.Kind

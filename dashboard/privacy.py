@@ -12,12 +12,11 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import resolver
-
-from . import audit
-from .audit import changed_fields
-from .hotcache import MISSING, hot
-from .models import KeyGuardrail, PrivacyDefaults, ProviderException
+from catalog.policy import resolver
+from core.hotcache import MISSING, hot
+from dashboard import audit
+from dashboard.audit import changed_fields
+from dashboard.models import KeyGuardrail, PrivacyDefaults, ProviderException
 
 # A new account may not send data to providers that train on it or keep it past 30 days: the
 # `internal` class of the seed. With the shipped catalog that still leaves most models.

@@ -8,8 +8,8 @@ mistyped slug there would silently exclude or allow nothing.
 from django import forms
 from pydantic import ValidationError
 
-from .config_api import AccountPrivacyIn, GuardrailIn
-from .models import Classification
+from dashboard.config_api import AccountPrivacyIn, GuardrailIn
+from dashboard.models import Classification
 
 FLAG_TAGS = ["no-training", "zero-retention", "no-safety-retention", "no-publishing", "verified"]
 FLAG_HELP = {

@@ -8,7 +8,7 @@ anything of the request beyond its model.
 import hashlib
 import json
 
-from .models import Receipt
+from dashboard.models import Receipt
 
 
 def policy_hash(effective) -> str:

@@ -8,8 +8,8 @@ cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; don
 trap cleanup EXIT INT TERM
 
 if [ -n "${REDIS_URL:-}" ]; then
-  "$PY" -m celery -A dashboard worker --loglevel=INFO --concurrency=2 & children+=($!)
-  "$PY" -m celery -A dashboard beat --loglevel=INFO --schedule=var/celerybeat-schedule & children+=($!)
+  "$PY" -m celery -A config worker --loglevel=INFO --concurrency=2 & children+=($!)
+  "$PY" -m celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule & children+=($!)
   echo "Started a Celery worker and beat on $REDIS_URL"
 else
   echo "No REDIS_URL: tasks run in-process, cache is local memory, database is var/console.sqlite3"

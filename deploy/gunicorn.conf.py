@@ -21,6 +21,6 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def post_worker_init(worker):
     """Compile the catalog before the first request, not during it."""
-    from catalog.snapshot import get_catalog
+    from catalog.policy.snapshot import get_catalog
 
     get_catalog()

@@ -8,7 +8,7 @@ children=()
 cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done; wait; }
 trap cleanup EXIT INT TERM
 mkdir -p var
-"$BIN/gunicorn" -c deploy/gunicorn.conf.py dashboard.wsgi & children+=($!)
-"$PY" -m celery -A dashboard worker --loglevel=INFO & children+=($!)
-"$PY" -m celery -A dashboard beat --loglevel=INFO --schedule=var/celerybeat-schedule & children+=($!)
+"$BIN/gunicorn" -c deploy/gunicorn.conf.py config.wsgi & children+=($!)
+"$PY" -m celery -A config worker --loglevel=INFO & children+=($!)
+"$PY" -m celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule & children+=($!)
 wait -n

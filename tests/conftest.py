@@ -32,7 +32,7 @@ def _fresh_cache_and_fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if url := _worker_cache_url():
         settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
-    from dashboard.hotcache import hot
+    from core.hotcache import hot
 
     cache.clear()
     hot.clear()
@@ -107,7 +107,7 @@ def client_for(client):
 def _tasks_run_inline():
     """Tasks run in the test's own process unless a test starts a real worker (integration
     tests), so no test leaves messages in a broker nobody reads."""
-    from dashboard.celery import app
+    from config.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
@@ -118,7 +118,7 @@ def _tasks_run_inline():
 @pytest.fixture(autouse=True)
 def _fresh_catalog_snapshot():
     """The compiled catalog is per process; tests must not see one another's."""
-    from catalog import snapshot
+    from catalog.policy import snapshot
 
     snapshot.forget()
     yield
@@ -140,9 +140,9 @@ def _fresh_usage_memory():
 
 @pytest.fixture
 def small_catalog(db):
-    from catalog import snapshot
     from catalog.catalog_file import parse_catalog
     from catalog.loader import Loader
+    from catalog.policy import snapshot
     from tests.catalog.conftest import SMALL_CATALOG
 
     Loader().load(parse_catalog(SMALL_CATALOG))

@@ -18,8 +18,8 @@ from functools import cache
 from django.db import transaction
 from django.db.models import Count, Max, Min
 
-from . import histogram
-from .models import (
+from usage import histogram
+from usage.models import (
     COUNTERS,
     AccountLatency,
     DailyUsage,

@@ -16,14 +16,13 @@ from decimal import Decimal
 from django.db.models import BigIntegerField, CharField, Min, Q, StringAgg, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 
-from catalog import resolver
-from catalog.badges import Badge, policy_badges
-from catalog.compile import to_policy
-from catalog.history import FieldChange
 from catalog.models import PolicyVersion
-
-from . import histogram
-from .models import COUNTERS, AccountLatency, DailyUsage, HourlyUsage
+from catalog.policy import resolver
+from catalog.policy.badges import Badge, policy_badges
+from catalog.policy.compile import to_policy
+from catalog.review.history import FieldChange
+from usage import histogram
+from usage.models import COUNTERS, AccountLatency, DailyUsage, HourlyUsage
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

@@ -7,10 +7,10 @@ from uuid import UUID
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
-from dashboard.api import INGEST_KEY, ApiError, ErrorResponse
-
-from . import events, partitions
-from .ingest import ingest
+from core.api import ApiError, ErrorResponse
+from dashboard.api import INGEST_KEY
+from usage import events, partitions
+from usage.ingest import ingest
 
 router = Router(tags=["usage"])
 MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 events of metadata fit in a few megabytes

@@ -12,8 +12,8 @@ from typing import Annotated, Literal, NamedTuple
 
 import msgspec
 
-from . import histogram
-from .models import Status
+from usage import histogram
+from usage.models import Status
 
 MAX_EVENTS = 10_000
 MAX_TOKENS = 100_000_000

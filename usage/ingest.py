@@ -13,12 +13,11 @@ from datetime import datetime
 
 from django.db import connection, models, transaction
 
-from catalog.snapshot import get_catalog
+from catalog.policy.snapshot import get_catalog
 from dashboard.models import Account, ApiKey
-
-from . import histogram, partitions
-from .events import BatchRejected, Event
-from .models import Route
+from usage import histogram, partitions
+from usage.events import BatchRejected, Event
+from usage.models import Route
 
 # Column types come from Django fields so each database gets its own spelling (SQLite would
 # read an unknown type name such as "uuid" as numeric and mangle hexadecimal ids).

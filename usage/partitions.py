@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from .models import UsageEvent
+from usage.models import UsageEvent
 
 log = logging.getLogger(__name__)
 TABLE = UsageEvent._meta.db_table

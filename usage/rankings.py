@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
-from .models import DailyUsage, ModelRanking
+from usage.models import DailyUsage, ModelRanking
 
 # Gateways report in batches, so a day's last events arrive a little after midnight; a day is
 # ranked once this much of the next day has passed (beat runs the job hourly).

@@ -11,8 +11,8 @@ from itertools import batched
 from django.db import connection, transaction
 from django.db.models import Min
 
-from .ingest import RAW_FIELDS, add_to_rollups, staged_row
-from .models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, UsageEvent
+from usage.ingest import RAW_FIELDS, add_to_rollups, staged_row
+from usage.models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, UsageEvent
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
-from .models import DailyUsage
+from usage.models import DailyUsage
 
 RECENT_DAYS = 30
 

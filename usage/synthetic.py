@@ -19,14 +19,13 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.snapshot import get_catalog
+from catalog.policy.snapshot import get_catalog
 from dashboard import audit
 from dashboard.apikeys import create_key
 from dashboard.models import Account, ApiKey
-
-from .events import Event
-from .ingest import IngestResult, ingest
-from .models import Status
+from usage.events import Event
+from usage.ingest import IngestResult, ingest
+from usage.models import Status
 
 BATCH = 5_000
 UNKNOWN_SHARE = 0.002

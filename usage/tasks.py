@@ -1,8 +1,7 @@
 from celery import shared_task
 
-from dashboard.tasks import RETRY
-
-from . import partitions, rankings
+from core.tasks import RETRY
+from usage import partitions, rankings
 
 
 @shared_task(ignore_result=True, **RETRY)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import activity, data, rankings, routes
+from usage.views import activity, data, rankings, routes
 
 account_patterns = [
     path("activity/", activity.activity_dashboard, name="activity"),

@@ -5,10 +5,10 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import audit, members
-from ..access import account_member, accounts_of, public, signed_in
-from ..forms import AccountForm, InviteForm, RoleForm, SignUpForm, new_user
-from ..models import Account, AuditEvent, Invitation, Membership, Role, unique_account_slug
+from core.access import account_member, accounts_of, public, signed_in
+from dashboard import audit, members
+from dashboard.forms import AccountForm, InviteForm, RoleForm, SignUpForm, new_user
+from dashboard.models import Account, AuditEvent, Invitation, Membership, Role, unique_account_slug
 
 
 @signed_in

@@ -3,9 +3,9 @@ import json
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from ..access import account_member
-from ..csv_export import streamed_csv
-from ..models import AuditEvent
+from core.access import account_member
+from core.csv_export import streamed_csv
+from dashboard.models import AuditEvent
 
 CSV_COLUMNS = ["time", "actor", "action", "target", "ip_address", "before", "after"]
 

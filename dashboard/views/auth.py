@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 
-from ..access import public, signed_in
-from ..forms import ThrottledLoginForm
+from core.access import public, signed_in
+from dashboard.forms import ThrottledLoginForm
 
 login = public(
     auth_views.LoginView.as_view(

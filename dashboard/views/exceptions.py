@@ -6,9 +6,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog.models import Provider
-
-from ..access import account_owner
-from ..exceptions import MAX_DURATION, create_exception, revoke_exception
+from core.access import account_owner
+from dashboard.exceptions import MAX_DURATION, create_exception, revoke_exception
 
 PAST_SHOWN = 50
 

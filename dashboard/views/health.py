@@ -1,8 +1,8 @@
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from ..access import public
-from ..health import report
+from core.access import public
+from dashboard.health import report
 
 
 @public

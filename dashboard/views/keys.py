@@ -2,9 +2,9 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ..access import account_member
-from ..apikeys import create_key, revoke_key
-from ..forms import ApiKeyForm
+from core.access import account_member
+from dashboard.apikeys import create_key, revoke_key
+from dashboard.forms import ApiKeyForm
 
 
 def _get_key_for_user(request, prefix):

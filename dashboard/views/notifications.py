@@ -5,9 +5,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from ..access import signed_in
-from ..models import Notification
-from ..notifications import emailed_kinds, mark_read, set_emailed_kinds
+from core.access import signed_in
+from dashboard.models import Notification
+from dashboard.notifications import emailed_kinds, mark_read, set_emailed_kinds
 
 PAGE_SIZE = 30
 

@@ -12,16 +12,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from catalog import resolver
-from catalog.badges import policy_badges
-from catalog.snapshot import get_catalog
+from catalog.policy import resolver
+from catalog.policy.badges import policy_badges
+from catalog.policy.snapshot import get_catalog
+from core.access import account_member
+from dashboard import privacy
+from dashboard.config_api import GuardrailIn
+from dashboard.models import ProviderException
+from dashboard.privacy_forms import AccountPrivacyForm, GuardrailForm, describe
 from usage.recent import requests_by_model
-
-from .. import privacy
-from ..access import account_member
-from ..config_api import GuardrailIn
-from ..models import ProviderException
-from ..privacy_forms import AccountPrivacyForm, GuardrailForm, describe
 
 SETTINGS = "dashboard/privacy_settings.html"
 GUARDRAIL = "dashboard/key_guardrail.html"

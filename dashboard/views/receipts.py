@@ -1,8 +1,8 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from ..access import account_owner
-from ..csv_export import streamed_csv
+from core.access import account_owner
+from core.csv_export import streamed_csv
 
 CSV_COLUMNS = ["time", "key_prefix", "model", "catalog_version", "policy_hash", "eligible"]
 PAGE_SIZE = 50

@@ -32,7 +32,7 @@ def env_float(name: str, default: float) -> float:
 def django_env() -> dict[str, str]:
     """Production-like settings on the bench database: what gunicorn runs with, and this process."""
     return {
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": DATABASE_URL,
         "REDIS_URL": REDIS_URL,
         "CACHE_URL": REDIS_URL,

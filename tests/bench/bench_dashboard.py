@@ -144,7 +144,7 @@ def _stage_day(cursor, columns, account_id, keys, routes, day_start, count) -> N
 
 
 def _catalog_pairs(count: int) -> list[tuple[str, str]]:
-    from catalog.snapshot import get_catalog
+    from catalog.policy.snapshot import get_catalog
 
     catalog = get_catalog()
     models = sorted(catalog.models())[:count]

@@ -111,7 +111,7 @@ class Gunicorn:
         }
         command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"]
         self.process = subprocess.Popen(
-            [*command, "dashboard.wsgi"],
+            [*command, "config.wsgi"],
             cwd=ROOT,
             env=env,
             stdout=self.log,

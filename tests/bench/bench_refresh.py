@@ -128,8 +128,8 @@ def first_refresh(urls: list[str], concurrency: int) -> Refresh:
 def refresh(concurrency: int, label: str) -> Refresh:
     from django.test import override_settings
 
-    from catalog.jobs import refresh_many
     from catalog.models import PolicySource
+    from catalog.refresh.jobs import refresh_many
 
     sources = PolicySource.objects.filter(url__startswith=BENCH_URLS)
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -148,8 +148,8 @@ def refresh(concurrency: int, label: str) -> Refresh:
 
 def _replace_sources(urls: list[str]) -> None:
     """No baselines: the bench's sources are deleted and created again before each first run."""
-    from catalog.jobs import host_of
     from catalog.models import PolicySource, Provider
+    from catalog.refresh.jobs import host_of
 
     _delete_bench_sources()
     providers = list(Provider.objects.order_by("slug")[: len(HOSTS)])

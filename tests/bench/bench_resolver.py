@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from catalog import resolver
+from catalog.policy import resolver
 from tests.bench import Result, env_float, failed, print_table, setup
 
 SINGLE = 20_000  # target, resolutions/s on one core
@@ -53,9 +53,9 @@ class Request:
 
 def run() -> list[Result]:
     # Imported here, not at the top: they need Django configured, which `setup()` does first.
-    from catalog import snapshot
-    from catalog.compile import compile_catalog
     from catalog.models import CatalogState
+    from catalog.policy import snapshot
+    from catalog.policy.compile import compile_catalog
     from tests.bench import naive, synthetic
 
     seconds = env_float("BENCH_RESOLVER_SECONDS", 3)
@@ -107,7 +107,7 @@ def failed_results() -> list[Result]:
 
 def request_mix(count: int) -> list[Request]:
     """The bodies the HTTP benchmark sends, parsed as the API parses them, from mixed accounts."""
-    from catalog.schemas import ResolveIn
+    from catalog.policy.schemas import ResolveIn
     from tests.bench import synthetic
 
     bodies = synthetic.request_bodies(synthetic.providers_by_model(), count, seed=2)

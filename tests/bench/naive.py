@@ -15,8 +15,8 @@ from datetime import date
 
 from django.db.models import Q
 
-from catalog import resolver
 from catalog.models import Endpoint, PolicyFields, PolicyVersion
+from catalog.policy import resolver
 
 _FLAG_HOLDS = {
     "no-training": lambda p: p.get("training") == "no",

@@ -18,8 +18,8 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog import snapshot
 from catalog.models import CatalogState, Endpoint, LanguageModel, PolicyVersion, Provider
+from catalog.policy import snapshot
 from dashboard.models import Account, ApiKey
 
 PROVIDERS = 100

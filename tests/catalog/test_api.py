@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from catalog.models import PolicyVersion
-from catalog.review import approve, propose
+from catalog.review.versions import approve, propose
 from dashboard.models import ApiKey, PrivacyDefaults
 from tests.canary import everything_cached, everything_stored
 
@@ -186,7 +186,7 @@ def test_a_proposal_changes_nothing_until_approved(resolve, personas, settings):
 
 
 def test_the_proposer_cannot_approve_their_own_change(small_catalog, personas):
-    from catalog.review import ReviewError
+    from catalog.review.versions import ReviewError
 
     current = PolicyVersion.objects.current().get(provider__slug="free-ai", endpoint=None)
     content = {name: getattr(current, name) for name in PolicyVersion.CONTENT_FIELDS}

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog import fetcher
-from catalog.fetcher import (
+from catalog.refresh import fetcher
+from catalog.refresh.fetcher import (
     DEFAULT_USER_AGENT,
     ExtractionError,
     FetchError,

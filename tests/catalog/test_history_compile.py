@@ -4,13 +4,13 @@ from datetime import date
 
 import pytest
 
-from catalog import resolver
 from catalog.catalog_file import parse_catalog
-from catalog.compile import compile_catalog
-from catalog.history_compile import compile_catalog_at
 from catalog.loader import Loader
 from catalog.models import CatalogState, Endpoint, PolicyVersion
-from catalog.review import approve, propose, reject
+from catalog.policy import resolver
+from catalog.policy.compile import compile_catalog
+from catalog.policy.history_compile import compile_catalog_at
+from catalog.review.versions import approve, propose, reject
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog import snapshot
 from catalog.models import Endpoint, PolicyVersion, Provider
+from catalog.policy import snapshot
 from dashboard.models import AuditEvent
 from tests.catalog.conftest import SMALL_CATALOG
 
@@ -82,7 +82,7 @@ def test_approve_as_applies_the_change_with_that_reviewer(small_catalog, tmp_pat
 def test_approve_as_must_be_a_privacy_team_member(small_catalog, tmp_path, personas):
     changed = copy.deepcopy(small_catalog)
     changed["providers"][0]["policy"]["training"] = "yes"
-    from catalog.review import ReviewError
+    from catalog.review.versions import ReviewError
 
     with pytest.raises(ReviewError, match="privacy-team"):
         call_command("loadcatalog", _write(tmp_path, changed), "--approve-as", "owner@acme.test")

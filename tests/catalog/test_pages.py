@@ -11,10 +11,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog import review
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import PolicyVersion, Provider
+from catalog.review import versions as review
 from tests.canary import everything_stored
 
 CANARY = "CANARY-7f3e"

@@ -3,17 +3,10 @@ import json
 import pytest
 from django.core.management import call_command
 
-from catalog import changes
-from catalog.models import (
-    Fetch,
-    PolicyChange,
-    PolicySource,
-    PolicyVersion,
-    Provider,
-    SourceAlert,
-)
-from catalog.refresh import CHANGED, FAILED, FETCHED, UNCHANGED, refresh_source
-from catalog.sources import SourceCheckError, register_source
+from catalog.models import Fetch, PolicyChange, PolicySource, PolicyVersion, Provider, SourceAlert
+from catalog.refresh.pipeline import CHANGED, FAILED, FETCHED, UNCHANGED, refresh_source
+from catalog.refresh.sources import SourceCheckError, register_source
+from catalog.review import changes
 from tests.catalog.local_server import LocalServer
 
 pytestmark = pytest.mark.django_db
@@ -259,7 +252,7 @@ def test_old_snapshots_are_purged_unless_a_kept_text_needs_them(source, server):
     from django.utils import timezone
 
     from catalog.models import Snapshot
-    from catalog.sources import purge_old_snapshots
+    from catalog.refresh.sources import purge_old_snapshots
 
     refresh_source(source.pk)
     orphan = Snapshot.objects.create(content_hash="0" * 64, body=b"", size=0)

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from catalog.resolver import (
+from catalog.policy.resolver import (
     Catalog,
     Constraints,
     EffectivePolicy,

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.resolver import (
+from catalog.policy.resolver import (
     CLASSIFICATIONS,
     PUBLISHING,
     RETENTION,

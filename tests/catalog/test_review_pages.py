@@ -13,7 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog import changes, review
 from catalog.models import (
     CatalogState,
     PolicyChange,
@@ -24,8 +23,10 @@ from catalog.models import (
     ReviewEvent,
     SourceAlert,
 )
-from catalog.refresh import refresh_source
-from catalog.review_views import diff_columns
+from catalog.refresh.pipeline import refresh_source
+from catalog.review import changes
+from catalog.review import versions as review
+from catalog.review.views import diff_columns
 from dashboard.models import AuditEvent
 from tests.catalog.local_server import LocalServer
 from usage.events import Event

@@ -45,7 +45,7 @@ def test_every_view_declares_who_may_call_it():
 
 
 def test_every_api_operation_requires_a_key_or_is_public_on_purpose():
-    from dashboard.api import api
+    from core.api import api
 
     public_on_purpose = {"/openapi.json", "/v1/catalog/endpoints"}
     unguarded = []

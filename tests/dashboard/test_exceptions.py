@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog import resolver, snapshot
+from catalog.policy import resolver, snapshot
 from dashboard import exceptions
 from dashboard.models import ApiKey, AuditEvent, Notification, PrivacyDefaults, ProviderException
 from dashboard.privacy import layers_for_key

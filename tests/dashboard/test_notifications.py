@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import CatalogState, PolicyVersion
-from catalog.review import approve, propose, reject
+from catalog.review.versions import approve, propose, reject
 from dashboard.models import AuditEvent, EmailMute, Notification, PrivacyDefaults
 from dashboard.notifications import notify, notify_catalog_change
 from tests.catalog.conftest import SMALL_CATALOG

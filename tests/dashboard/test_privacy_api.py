@@ -4,9 +4,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import resolver
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
+from catalog.policy import resolver
 from dashboard import privacy
 from dashboard.models import ApiKey, AuditEvent
 from tests.catalog.conftest import SMALL_CATALOG
@@ -184,7 +184,7 @@ def _eligible(catalog, layers):
 def compiled_small_catalog(django_db_blocker, django_db_setup):
     from django.db import transaction
 
-    from catalog.compile import compile_catalog
+    from catalog.policy.compile import compile_catalog
 
     with django_db_blocker.unblock(), transaction.atomic():
         Loader().load(parse_catalog(SMALL_CATALOG))

@@ -11,9 +11,9 @@ import lxml.html
 import pytest
 from django.utils import timezone
 
-from catalog import snapshot
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
+from catalog.policy import snapshot
 from dashboard import privacy
 from dashboard.models import ApiKey, AuditEvent, KeyGuardrail, PrivacyDefaults, ProviderException
 from tests.catalog.conftest import SMALL_CATALOG

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog import resolver
 from catalog.models import CatalogState
+from catalog.policy import resolver
 from dashboard.models import ApiKey, PrivacyDefaults, Receipt
 from dashboard.privacy import layers_for_key
 from tests.canary import everything_cached, everything_stored

@@ -16,7 +16,7 @@ def _settings_in_a_fresh_process(**env):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env},
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
         check=False,
     )
 

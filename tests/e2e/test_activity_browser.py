@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from catalog import snapshot
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
+from catalog.policy import snapshot
 from dashboard.models import ApiKey
 from tests.catalog.conftest import SMALL_CATALOG
 from usage import ingest

@@ -7,10 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from catalog import review, snapshot
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import PolicyVersion, Provider
+from catalog.policy import snapshot
+from catalog.review import versions as review
 from tests.catalog.conftest import SMALL_CATALOG
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

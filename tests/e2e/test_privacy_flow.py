@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from catalog import snapshot
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
+from catalog.policy import snapshot
 from dashboard import privacy
 from dashboard.apikeys import create_key
 from dashboard.models import ApiKey, AuditEvent, KeyGuardrail, PrivacyDefaults

@@ -9,11 +9,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
-from catalog import snapshot
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import PolicyChange, PolicySource, PolicyVersion, Provider, SourceAlert
-from catalog.refresh import CHANGED, refresh_source
+from catalog.policy import snapshot
+from catalog.refresh.pipeline import CHANGED, refresh_source
 from tests.catalog.conftest import SMALL_CATALOG
 from tests.catalog.local_server import LocalServer
 

@@ -43,7 +43,7 @@ def celery_worker_process(transactional_db, settings):
             "-m",
             "celery",
             "-A",
-            "dashboard",
+            "config",
             "worker",
             "-Q",
             queue,
@@ -58,7 +58,7 @@ def celery_worker_process(transactional_db, settings):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    from dashboard.celery import app
+    from config.celery import app
 
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = queue

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 
-from catalog import snapshot
+from catalog.policy import snapshot
 from dashboard.models import ApiKey
 from tests.usage import test_activity_queries as queries
 from tests.usage.test_activity_queries import NOW, THIS_HOUR, TODAY, event, record

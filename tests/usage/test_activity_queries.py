@@ -8,10 +8,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog import review, snapshot
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import Endpoint, Provider
+from catalog.policy import snapshot
+from catalog.review import versions as review
 from dashboard.models import ApiKey
 from tests.catalog.conftest import SMALL_CATALOG
 from usage import activity, histogram, ingest

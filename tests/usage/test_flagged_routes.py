@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog import snapshot
 from catalog.models import Endpoint, LanguageModel, Provider
+from catalog.policy import snapshot
 from usage.events import Event
 from usage.ingest import ingest
 from usage.models import Route, Status

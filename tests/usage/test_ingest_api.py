@@ -9,14 +9,7 @@ from django.db.models import Sum
 from dashboard.models import ApiKey
 from tests.usage.conftest import NOW, event_json
 from usage.events import ALLOWED_FIELDS, MAX_EVENTS
-from usage.models import (
-    AccountLatency,
-    DailyUsage,
-    HourlyLatency,
-    HourlyUsage,
-    Route,
-    UsageEvent,
-)
+from usage.models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, Route, UsageEvent
 
 ALL_USAGE_TABLES = (UsageEvent, HourlyUsage, DailyUsage, HourlyLatency, AccountLatency)
 

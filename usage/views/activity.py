@@ -10,12 +10,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_htmx.http import push_url
 
-from catalog.snapshot import get_catalog
-from dashboard.access import account_member, staff_only
-from dashboard.csv_export import streamed_csv
-
-from .. import activity
-from ..activity import Period, Totals
+from catalog.policy.snapshot import get_catalog
+from core.access import account_member, staff_only
+from core.csv_export import streamed_csv
+from usage import activity
+from usage.activity import Period, Totals
 
 TEMPLATE = "usage/activity_dashboard.html"
 

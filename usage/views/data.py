@@ -7,10 +7,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.access import account_owner
 from dashboard import audit
-from dashboard.access import account_owner
-
-from ..account_data import delete_usage, export_zip, usage_summary
+from usage.account_data import delete_usage, export_zip, usage_summary
 
 
 class DeleteUsageForm(forms.Form):

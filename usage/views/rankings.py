@@ -1,9 +1,8 @@
 from django.conf import settings
 from django.shortcuts import render
 
-from dashboard.access import public
-
-from .. import rankings
+from core.access import public
+from usage import rankings
 
 
 @public

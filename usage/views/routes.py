@@ -1,10 +1,9 @@
 from django.db.models import Count, Max, Sum
 from django.shortcuts import render
 
-from catalog.snapshot import get_catalog
-from dashboard.access import privacy_team
-
-from ..models import DailyUsage, Route
+from catalog.policy.snapshot import get_catalog
+from core.access import privacy_team
+from usage.models import DailyUsage, Route
 
 
 def recheck_flagged(routes: list[Route], catalog) -> list[Route]:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import PolicySource, Provider
-from catalog.sources import SourceCheckError, register_source
+from catalog.refresh.sources import SourceCheckError, register_source
 
 
 class Command(BaseCommand):

@@ -3,9 +3,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.jobs import refresh_many
 from catalog.models import PolicySource
-from dashboard.progress import ProgressBar
+from catalog.refresh.jobs import refresh_many
+from core.progress import ProgressBar
 
 
 class RefreshProgress(ProgressBar):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import PolicySource
-from catalog.sources import SourceCheckError, change_selectors
+from catalog.refresh.sources import SourceCheckError, change_selectors
 
 
 class Command(BaseCommand):

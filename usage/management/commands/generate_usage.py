@@ -4,7 +4,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.progress import ProgressBar
+from core.progress import ProgressBar
 from usage import synthetic
 
 

@@ -1,8 +1,8 @@
 """From the database to the resolver: merge each endpoint's override over its provider's
 default, field by field, and compile the immutable `resolver.Catalog`."""
 
-from . import resolver
-from .models import CatalogState, Endpoint, PolicyFields, PolicyVersion
+from catalog.models import CatalogState, Endpoint, PolicyFields, PolicyVersion
+from catalog.policy import resolver
 
 SET_FIELDS = ("certifications", "regions")
 

@@ -3,14 +3,14 @@
 from django.utils import timezone
 from ninja import Query, Router, Schema
 
-from dashboard.api import ACCOUNT_KEY, ApiError, ErrorResponse
+from catalog.policy import resolver
+from catalog.policy.schemas import EndpointListOut, NoEligibleResponse, ResolveIn, ResolveOut
+from catalog.policy.serialize import endpoint_dict, no_eligible_details, resolution_dict
+from catalog.policy.snapshot import get_catalog
+from core.api import ApiError, ErrorResponse
+from dashboard.api import ACCOUNT_KEY
 from dashboard.privacy import layers_for_key
 from dashboard.receipts import record_receipt
-
-from . import resolver
-from .schemas import EndpointListOut, NoEligibleResponse, ResolveIn, ResolveOut
-from .serialize import endpoint_dict, no_eligible_details, resolution_dict
-from .snapshot import get_catalog
 
 router = Router(tags=["policy"])
 

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .models import Account, Membership, Role
+from dashboard.models import Account, Membership, Role
 
 
 def _mark(view, decision):

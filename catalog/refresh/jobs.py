@@ -16,8 +16,8 @@ from django.db import close_old_connections, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import PolicySource, RefreshRun
-from .refresh import CHANGED, FAILED, FETCHED, UNCHANGED, refresh_source
+from catalog.models import PolicySource, RefreshRun
+from catalog.refresh.pipeline import CHANGED, FAILED, FETCHED, UNCHANGED, refresh_source
 
 HOST_LOCK_SECONDS = 120
 

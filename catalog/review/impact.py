@@ -4,12 +4,11 @@ would grow or shrink if it were approved."""
 from dataclasses import dataclass, field
 from datetime import date
 
+from catalog.policy import resolver
+from catalog.policy.compile import compile_catalog, compile_with
 from dashboard.models import Account, ApiKey
 from dashboard.privacy import layers_for_account, layers_for_key
 from usage.recent import requests_by_endpoint
-
-from . import resolver
-from .compile import compile_catalog, compile_with
 
 
 @dataclass

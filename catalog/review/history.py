@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .models import PolicyVersion
+from catalog.models import PolicyVersion
 
 SHOWN_FIELDS = (*PolicyVersion.FIELDS, "source_url", "review_due")
 

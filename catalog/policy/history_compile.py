@@ -7,9 +7,9 @@ every endpoint that exists now is compiled, with no policy if none was approved 
 as the live catalog shows an endpoint before its first policy is approved).
 """
 
-from . import resolver
-from .compile import build_catalog
-from .models import PolicyVersion
+from catalog.models import PolicyVersion
+from catalog.policy import resolver
+from catalog.policy.compile import build_catalog
 
 
 def versions_at(version: int) -> tuple[dict, dict]:

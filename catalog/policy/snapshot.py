@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from . import resolver
-from .compile import compile_catalog
-from .models import CatalogState
+from catalog.models import CatalogState
+from catalog.policy import resolver
+from catalog.policy.compile import compile_catalog
 
 VERSION_CACHE_KEY = "catalog:version"
 

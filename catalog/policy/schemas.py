@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StringConstraints
 
-from . import resolver
+from catalog.policy import resolver
 
 
 def _tag(value: str) -> str:

@@ -3,15 +3,15 @@ import os
 from celery import Celery
 from celery.signals import worker_ready
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("dashboard")
+app = Celery("console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
 @worker_ready.connect
 def announce_worker(**kwargs):
-    from .health import record_heartbeat
+    from dashboard.health import record_heartbeat
 
     record_heartbeat()

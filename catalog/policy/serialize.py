@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from . import resolver
+from catalog.policy import resolver
 
 
 def endpoint_dict(endpoint: resolver.Endpoint, today: date) -> dict:

@@ -12,9 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import diffing
-from .fetcher import ExtractionError, FetchError, FetchPolicy, fetch, normalize_html, normalize_json
-from .models import (
+from catalog.models import (
     Fetch,
     PolicyChange,
     PolicySource,
@@ -23,7 +21,16 @@ from .models import (
     SourceAlert,
     SourceText,
 )
-from .review import current_version, propose
+from catalog.refresh import diffing
+from catalog.refresh.fetcher import (
+    ExtractionError,
+    FetchError,
+    FetchPolicy,
+    fetch,
+    normalize_html,
+    normalize_json,
+)
+from catalog.review.versions import current_version, propose
 
 FETCHED, UNCHANGED, CHANGED, FAILED = "fetched", "unchanged", "changed", "failed"
 

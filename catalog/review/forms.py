@@ -6,8 +6,8 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from .models import PolicyFields, PolicyVersion
-from .templatetags.catalog_tags import LABELS
+from catalog.models import PolicyFields, PolicyVersion
+from catalog.templatetags.catalog_tags import LABELS
 
 NOT_STATED = [("", "not stated (counts as unknown)")]
 CHOICE_FIELDS = {

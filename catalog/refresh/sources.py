@@ -6,11 +6,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog.models import PolicyChange, PolicySource, Snapshot, SourceText
+from catalog.refresh.fetcher import ExtractionError, FetchError, fetch
+from catalog.refresh.pipeline import extract, fetch_policy, snapshot_body, store_text
 from dashboard import audit
-
-from .fetcher import ExtractionError, FetchError, fetch
-from .models import PolicyChange, PolicySource, Snapshot, SourceText
-from .refresh import extract, fetch_policy, snapshot_body, store_text
 
 
 class SourceCheckError(Exception):

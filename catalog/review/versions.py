@@ -5,12 +5,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from catalog.models import CatalogState, PolicyVersion
+from catalog.policy import snapshot
+from core.access import is_privacy_team
 from dashboard import audit
-from dashboard.access import is_privacy_team
 from dashboard.tasks import notify_catalog_change
-
-from . import snapshot
-from .models import CatalogState, PolicyVersion
 
 
 class ReviewError(Exception):

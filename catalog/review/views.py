@@ -19,12 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
-from dashboard.access import privacy_team
-
-from . import changes, review, tasks
-from .history import SHOWN_FIELDS, field_changes
-from .impact import impact_of
-from .models import (
+from catalog import tasks
+from catalog.models import (
     Fetch,
     PolicyChange,
     PolicySource,
@@ -34,8 +30,13 @@ from .models import (
     ReviewEvent,
     SourceAlert,
 )
-from .review_forms import DecisionForm, PolicyFieldsForm
-from .templatetags.catalog_tags import LABELS
+from catalog.review import changes
+from catalog.review import versions as review
+from catalog.review.forms import DecisionForm, PolicyFieldsForm
+from catalog.review.history import SHOWN_FIELDS, field_changes
+from catalog.review.impact import impact_of
+from catalog.templatetags.catalog_tags import LABELS
+from core.access import privacy_team
 
 QUEUE_PAGE_SIZE = 50
 RUN_SHOWN_FOR = timedelta(hours=1)

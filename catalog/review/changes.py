@@ -5,11 +5,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.models import PolicyChange, PolicySource, PolicyVersion, ReviewEvent
+from catalog.review import versions as review
+from core.access import is_privacy_team
 from dashboard import audit
-from dashboard.access import is_privacy_team
-
-from . import review
-from .models import PolicyChange, PolicySource, PolicyVersion, ReviewEvent
 
 
 class ChangeDecisionError(Exception):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from . import resolver
+from catalog.policy import resolver
 
 
 @dataclass(frozen=True)
