@@ -12,22 +12,14 @@ from pydantic import (
     model_validator,
 )
 
+from catalog.policy.vocabulary import POLICY_FIELDS, Publishing, Retention, Safety, Training, values
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=60)]
 MODEL_SLUG = r"^[a-z0-9][a-z0-9._:-]*(/[a-z0-9][a-z0-9._:-]*)?$"
 ModelSlug = Annotated[str, StringConstraints(pattern=MODEL_SLUG, max_length=120)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=40)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
-# The data-policy fields of PRODUCT.md §1, named once for the file format and the models.
-POLICY_FIELDS = (
-    "training",
-    "retention",
-    "retention_days",
-    "safety_retention",
-    "publishes_prompts",
-    "certifications",
-    "regions",
-)
 PolicyField = Literal[(*POLICY_FIELDS, "headquarters")]
 
 
@@ -41,11 +33,11 @@ class Evidence(Strict):
 
 
 class PolicyIn(Strict):
-    training: Literal["no", "yes", "unknown"] | None = None
-    retention: Literal["zero", "days", "indefinite", "unknown"] | None = None
+    training: Literal[values(Training)] | None = None
+    retention: Literal[values(Retention)] | None = None
     retention_days: Annotated[int, Field(ge=1)] | None = None
-    safety_retention: Literal["none", "flagged_only", "unknown"] | None = None
-    publishes_prompts: Literal["no", "yes", "unknown"] | None = None
+    safety_retention: Literal[values(Safety)] | None = None
+    publishes_prompts: Literal[values(Publishing)] | None = None
     certifications: list[Identifier] | None = None
     regions: list[Identifier] | None = None
     source_url: Url | None = None
@@ -56,9 +48,9 @@ class PolicyIn(Strict):
 
     @model_validator(mode="after")
     def days_go_with_days(self):
-        if self.retention_days is not None and self.retention != "days":
+        if self.retention_days is not None and self.retention != Retention.DAYS:
             raise ValueError("retention_days is only allowed with retention 'days'")
-        if self.retention == "days" and self.retention_days is None:
+        if self.retention == Retention.DAYS and self.retention_days is None:
             raise ValueError("retention 'days' needs retention_days")
         return self
 

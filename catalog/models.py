@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from catalog.catalog_file import POLICY_FIELDS
+from catalog.policy import vocabulary
+from core.choices import text_choices
 
 
 class Provider(models.Model):
@@ -68,26 +69,11 @@ class Endpoint(models.Model):
 class PolicyFields(models.Model):
     """The data-policy fields of PRODUCT.md §1. NULL means "not said at this level"."""
 
-    class Training(models.TextChoices):
-        NO = "no"
-        YES = "yes"
-        UNKNOWN = "unknown"
-
-    class Retention(models.TextChoices):
-        ZERO = "zero"
-        DAYS = "days"
-        INDEFINITE = "indefinite"
-        UNKNOWN = "unknown"
-
-    class Safety(models.TextChoices):
-        NONE = "none"
-        FLAGGED_ONLY = "flagged_only"
-        UNKNOWN = "unknown"
-
-    class Publishing(models.TextChoices):
-        NO = "no"
-        YES = "yes"
-        UNKNOWN = "unknown"
+    # The stored values and Django's labels ("Flagged Only") of the vocabulary's value sets.
+    Training = text_choices(vocabulary.Training)
+    Retention = text_choices(vocabulary.Retention)
+    Safety = text_choices(vocabulary.Safety)
+    Publishing = text_choices(vocabulary.Publishing)
 
     training = models.CharField(max_length=10, choices=Training.choices, null=True, blank=True)
     retention = models.CharField(max_length=10, choices=Retention.choices, null=True, blank=True)
@@ -101,7 +87,7 @@ class PolicyFields(models.Model):
     certifications = models.JSONField(null=True, blank=True)
     regions = models.JSONField(null=True, blank=True)
 
-    FIELDS = POLICY_FIELDS
+    FIELDS = vocabulary.POLICY_FIELDS
 
     class Meta:
         abstract = True

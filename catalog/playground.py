@@ -12,14 +12,8 @@ from catalog.policy.badges import policy_badges
 from catalog.policy.schemas import ResolveIn
 from catalog.policy.serialize import blocking_constraints
 from catalog.policy.snapshot import get_catalog
+from catalog.policy.vocabulary import FLAG_TAGS, Classification, values
 
-REQUIRE_CHOICES = [
-    "no-training",
-    "zero-retention",
-    "no-safety-retention",
-    "no-publishing",
-    "verified",
-]
 EXAMPLE = {
     "model": "anyapi/auto",
     "providers": {"require": ["zero-retention", "no-training"], "exclude": ["deepseek"]},
@@ -86,7 +80,8 @@ def run_playground(request) -> dict:
     catalog = get_catalog()
     context = {
         "models": sorted(catalog.models()),
-        "require_choices": REQUIRE_CHOICES,
+        "require_choices": FLAG_TAGS,
+        "classifications": values(Classification),
         "example": json.dumps(EXAMPLE, indent=2),
         "form": request.POST,
     }

@@ -6,12 +6,18 @@ from catalog.playground import run_playground
 from catalog.policy import resolver
 from catalog.policy.badges import policy_badges
 from catalog.policy.snapshot import get_catalog
+from catalog.policy.vocabulary import FLAG_TAGS, Retention, Training
 from catalog.review.history import version_timeline
 from core.access import public, signed_in
 
-FILTER_TAGS = ["no-training", "zero-retention", "no-safety-retention", "no-publishing", "verified"]
-RETENTION_ORDER = {"zero": 0, "days": 1, "indefinite": 3, "unknown": 4}
-TRAINING_ORDER = {"no": 0, "unknown": 1, "yes": 2}
+# Sorting puts the safest first and unknown with the worst.
+RETENTION_ORDER = {
+    Retention.ZERO: 0,
+    Retention.DAYS: 1,
+    Retention.INDEFINITE: 3,
+    Retention.UNKNOWN: 4,
+}
+TRAINING_ORDER = {Training.NO: 0, Training.UNKNOWN: 1, Training.YES: 2}
 SORT_KEYS = {
     "endpoint": lambda e: e.id,
     "model": lambda e: (e.model, e.provider),
@@ -27,7 +33,7 @@ SORT_KEYS = {
 
 
 def _filters(request) -> dict:
-    tags = [t for t in request.GET.getlist("require") if t in FILTER_TAGS]
+    tags = [t for t in request.GET.getlist("require") if t in FLAG_TAGS]
     sort = request.GET.get("sort", "model")
     return {
         "require": tags,
@@ -59,7 +65,7 @@ def catalog_list(request):
     endpoints, total = _matching_endpoints(filters, today)
     context = {
         "filters": filters,
-        "filter_tags": FILTER_TAGS,
+        "filter_tags": FLAG_TAGS,
         "rows": [(e, policy_badges(e.policy, today)) for e in endpoints],
         "total": total,
         "provider_names": dict(Provider.objects.values_list("slug", "name")),

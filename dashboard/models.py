@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalog.policy import vocabulary
+from core.choices import text_choices
 from core.hotcache import MISSING, hot
 
 
@@ -330,11 +332,7 @@ def unique_account_slug(name: str) -> str:
     return slug
 
 
-class Classification(models.TextChoices):
-    PUBLIC = "public", "Public"
-    INTERNAL = "internal", "Internal"
-    CONFIDENTIAL = "confidential", "Confidential"
-    REGULATED = "regulated", "Regulated"
+Classification = text_choices(vocabulary.Classification)
 
 
 class PolicyLayer(models.Model):

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.policy import resolver
+from catalog.policy.vocabulary import Classification
 from core.hotcache import MISSING, hot
 from dashboard import audit
 from dashboard.audit import changed_fields
@@ -20,7 +21,7 @@ from dashboard.models import KeyGuardrail, PrivacyDefaults, ProviderException
 
 # A new account may not send data to providers that train on it or keep it past 30 days: the
 # `internal` class of the seed. With the shipped catalog that still leaves most models.
-NEW_ACCOUNT_DEFAULTS = {"classification": "internal"}
+NEW_ACCOUNT_DEFAULTS = {"classification": Classification.INTERNAL.value}
 CACHE_SECONDS = 300
 
 
@@ -145,8 +146,6 @@ def forget_key(key_id) -> None:
 
 # --- Guardrails may only be stricter ------------------------------------------------------------
 
-CLASS_RANK = {name: rank for rank, name in enumerate(resolver.CLASSIFICATIONS)}
-
 
 def looser_fields(account: dict, guardrail: dict) -> list[tuple[str, str]]:
     """(field, message) for each way the guardrail would loosen the account's defaults."""
@@ -169,7 +168,7 @@ def looser_fields(account: dict, guardrail: dict) -> list[tuple[str, str]]:
 
 
 def _rank(vocabulary: dict) -> int:
-    return CLASS_RANK.get(vocabulary.get("classification") or "public", 0)
+    return Classification(vocabulary.get("classification") or Classification.PUBLIC).rank
 
 
 # --- Changing the layers, audited -------------------------------------------------------------

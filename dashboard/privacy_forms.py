@@ -8,10 +8,10 @@ mistyped slug there would silently exclude or allow nothing.
 from django import forms
 from pydantic import ValidationError
 
+from catalog.policy.vocabulary import FLAG_TAGS
 from dashboard.config_api import AccountPrivacyIn, GuardrailIn
 from dashboard.models import Classification
 
-FLAG_TAGS = ["no-training", "zero-retention", "no-safety-retention", "no-publishing", "verified"]
 FLAG_HELP = {
     "no-training": "The provider does not train on API data",
     "zero-retention": "Prompts and outputs are not kept at all",

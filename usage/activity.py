@@ -20,6 +20,7 @@ from catalog.models import PolicyVersion
 from catalog.policy import resolver
 from catalog.policy.badges import Badge, policy_badges
 from catalog.policy.compile import to_policy
+from catalog.policy.vocabulary import Retention, Training
 from catalog.review.history import FieldChange
 from usage import histogram
 from usage.models import COUNTERS, AccountLatency, DailyUsage, HourlyUsage
@@ -570,11 +571,12 @@ def privacy_posture(account, period: Period, catalog: resolver.Catalog) -> Postu
         endpoint = endpoints.get(route.endpoint_id) if route.known else None
         policy = endpoint.policy if endpoint else resolver.Policy()
         total = total.add(route)
-        if policy.retention == "zero":
+        if policy.retention == Retention.ZERO:
             zero = zero.add(route)
-        if policy.training == "no":
+        if policy.training == Training.NO:
             no_training = no_training.add(route)
-        if endpoint is None or "unknown" in (policy.training, policy.retention):
+        unknown_terms = policy.training == Training.UNKNOWN or policy.retention == Retention.UNKNOWN
+        if endpoint is None or unknown_terms:
             unknown = unknown.add(route)
     listed = [route for route in routes if route.endpoint_id in endpoints]
     return Posture(total, zero, no_training, unknown, changed_policies(listed, period))

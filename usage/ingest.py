@@ -17,7 +17,7 @@ from catalog.policy.snapshot import get_catalog
 from dashboard.models import Account, ApiKey
 from usage import histogram, partitions
 from usage.events import BatchRejected, Event
-from usage.models import Route
+from usage.models import Route, Status
 
 # Column types come from Django fields so each database gets its own spelling (SQLite would
 # read an unknown type name such as "uuid" as numeric and mangle hexadecimal ids).
@@ -282,9 +282,9 @@ _INSERT_NEW = (  # WHERE true: SQLite would read ON CONFLICT as part of the SELE
 
 _COUNTERS = {
     "requests": "COUNT(*)",
-    "errors": "SUM(CASE WHEN status = 1 THEN 1 ELSE 0 END)",
-    "timeouts": "SUM(CASE WHEN status = 2 THEN 1 ELSE 0 END)",
-    "rejections": "SUM(CASE WHEN status = 3 THEN 1 ELSE 0 END)",
+    "errors": f"SUM(CASE WHEN status = {Status.ERROR.value} THEN 1 ELSE 0 END)",
+    "timeouts": f"SUM(CASE WHEN status = {Status.TIMEOUT.value} THEN 1 ELSE 0 END)",
+    "rejections": f"SUM(CASE WHEN status = {Status.REJECTED.value} THEN 1 ELSE 0 END)",
     "tokens_prompt": "SUM(tokens_prompt)",
     "tokens_completion": "SUM(tokens_completion)",
     "cost_nanos": "COALESCE(SUM(cost_nanos), 0)",

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from catalog.policy import resolver
+from catalog.policy.vocabulary import Publishing, Retention, Safety, Training
 
 
 @dataclass(frozen=True)
@@ -14,32 +15,32 @@ class Badge:
 
 
 def training_badge(policy: resolver.Policy) -> Badge:
-    if policy.training == "no":
+    if policy.training == Training.NO:
         return Badge("no training", "good", "The provider does not train on API data")
-    if policy.training == "yes":
+    if policy.training == Training.YES:
         return Badge("trains on data", "bad", "The provider may train on prompts and outputs")
     return Badge("training unknown", "warn", "Unknown counts as 'may train'")
 
 
 def retention_badge(policy: resolver.Policy) -> Badge:
-    if policy.retention == "zero":
+    if policy.retention == Retention.ZERO:
         return Badge("zero retention", "good", "Prompts and outputs are not kept")
-    if policy.retention == "days":
+    if policy.retention == Retention.DAYS:
         days = policy.retention_days
         return Badge(
             f"kept {days} d",
             "neutral" if days <= 30 else "warn",
             f"Prompts and outputs may be kept for {days} days",
         )
-    if policy.retention == "indefinite":
+    if policy.retention == Retention.INDEFINITE:
         return Badge("kept indefinitely", "bad", "Prompts and outputs may be kept forever")
     return Badge("retention unknown", "warn", "Unknown counts as kept indefinitely")
 
 
 def safety_badge(policy: resolver.Policy) -> Badge:
-    if policy.safety_retention == "none":
+    if policy.safety_retention == Safety.NONE:
         return Badge("no safety retention", "good", "Nothing is kept even when flagged")
-    if policy.safety_retention == "flagged_only":
+    if policy.safety_retention == Safety.FLAGGED_ONLY:
         return Badge(
             "flagged kept", "neutral", "Content flagged for abuse may be kept and reviewed"
         )
@@ -47,9 +48,9 @@ def safety_badge(policy: resolver.Policy) -> Badge:
 
 
 def publishing_badge(policy: resolver.Policy) -> Badge | None:
-    if policy.publishes_prompts == "yes":
+    if policy.publishes_prompts == Publishing.YES:
         return Badge("publishes prompts", "bad", "The provider may publish prompts")
-    if policy.publishes_prompts == "unknown":
+    if policy.publishes_prompts == Publishing.UNKNOWN:
         return Badge("publishing unknown", "warn", "Unknown counts as 'may publish'")
     return None
 

@@ -3,8 +3,7 @@ default, field by field, and compile the immutable `resolver.Catalog`."""
 
 from catalog.models import CatalogState, Endpoint, PolicyFields, PolicyVersion
 from catalog.policy import resolver
-
-SET_FIELDS = ("certifications", "regions")
+from catalog.policy.vocabulary import SET_FIELDS
 
 
 def merge_fields(default: PolicyVersion | None, override: PolicyVersion | None) -> dict:

@@ -14,38 +14,30 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from enum import StrEnum
 from functools import cached_property, lru_cache
 
-TRAINING = ("no", "yes", "unknown")
-RETENTION = ("zero", "days", "indefinite", "unknown")
-SAFETY = ("none", "flagged_only", "unknown")
-PUBLISHING = ("no", "yes", "unknown")
-CLASSIFICATIONS = ("public", "internal", "confidential", "regulated")  # strictest last
+from catalog.policy.vocabulary import (
+    FLAG_TAGS,
+    TAG_PREFIXES,
+    TAG_REASONS,
+    Classification,
+    Publishing,
+    ReasonCode,
+    Retention,
+    Safety,
+    Tag,
+    Training,
+)
+
 AUTO_MODEL = "anyapi/auto"
 
 INTERNAL_RETENTION_DAYS = 30
 
-_FLAG_REASON_CODES = {
-    "no-training": "trains_on_data",
-    "zero-retention": "not_zero_retention",
-    "no-safety-retention": "safety_retention",
-    "no-publishing": "publishes_prompts",
-    "verified": "policy_stale",
-}
-_PREFIX_REASON_CODES = {
-    "cert": "missing_certification",
-    "region": "region_mismatch",
-    "hq": "hq_mismatch",
-}
-_TAG_ORDER = (
-    "no-training",
-    "zero-retention",
-    "no-safety-retention",
-    "no-publishing",
-    "cert",
-    "region",
-    "hq",
-)
+_FLAG_REASON_CODES = {tag: TAG_REASONS[tag] for tag in FLAG_TAGS}
+_PREFIX_REASON_CODES = {prefix: TAG_REASONS[prefix] for prefix in TAG_PREFIXES}
+# The order missing tags are reported in; a stale policy is reported last, on its own.
+_TAG_ORDER = (*(tag for tag in FLAG_TAGS if tag != Tag.VERIFIED), *TAG_PREFIXES)
 _IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
@@ -96,21 +88,21 @@ def _tag_rank(tag: str) -> tuple[int, str]:
 class Policy:
     """An endpoint's merged current data policy; every field defaults to the worst case."""
 
-    training: str = "unknown"
-    retention: str = "unknown"
+    training: str = Training.UNKNOWN
+    retention: str = Retention.UNKNOWN
     retention_days: int | None = None
-    safety_retention: str = "unknown"
-    publishes_prompts: str = "unknown"
+    safety_retention: str = Safety.UNKNOWN
+    publishes_prompts: str = Publishing.UNKNOWN
     certifications: frozenset[str] = frozenset()
     regions: frozenset[str] = frozenset()  # empty: unknown, so possibly anywhere
     headquarters: str | None = None
     review_due: date | None = None  # None: never verified, so stale
 
     def __post_init__(self):
-        _check_choice("training", self.training, TRAINING)
-        _check_choice("retention", self.retention, RETENTION)
-        _check_choice("safety_retention", self.safety_retention, SAFETY)
-        _check_choice("publishes_prompts", self.publishes_prompts, PUBLISHING)
+        _check_choice("training", self.training, Training)
+        _check_choice("retention", self.retention, Retention)
+        _check_choice("safety_retention", self.safety_retention, Safety)
+        _check_choice("publishes_prompts", self.publishes_prompts, Publishing)
 
     def is_stale(self, today: date) -> bool:
         return self.review_due is None or self.review_due < today
@@ -129,7 +121,7 @@ class Policy:
         }
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+def _check_choice(name: str, value: str, choices: type[StrEnum]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
 
@@ -164,10 +156,10 @@ _UNKNOWN_FACTS = _Facts(frozenset(), math.inf, None)
 
 def _satisfied_tags(policy: Policy) -> frozenset[str]:
     flags = {
-        "no-training": policy.training == "no",
-        "zero-retention": policy.retention == "zero",
-        "no-safety-retention": policy.safety_retention == "none",
-        "no-publishing": policy.publishes_prompts == "no",
+        Tag.NO_TRAINING: policy.training == Training.NO,
+        Tag.ZERO_RETENTION: policy.retention == Retention.ZERO,
+        Tag.NO_SAFETY_RETENTION: policy.safety_retention == Safety.NONE,
+        Tag.NO_PUBLISHING: policy.publishes_prompts == Publishing.NO,
     }
     tags = {tag for tag, holds in flags.items() if holds}
     tags.update(f"cert:{cert.lower()}" for cert in policy.certifications)
@@ -180,9 +172,9 @@ def _satisfied_tags(policy: Policy) -> frozenset[str]:
 
 
 def _retention_bound(policy: Policy) -> float:
-    if policy.retention == "zero":
+    if policy.retention == Retention.ZERO:
         return 0
-    if policy.retention == "days" and policy.retention_days is not None:
+    if policy.retention == Retention.DAYS and policy.retention_days is not None:
         return policy.retention_days
     return math.inf
 
@@ -304,7 +296,7 @@ class Constraints:
         if self.retention_days is not None and self.retention_days < 0:
             raise ValueError("retention_days must be >= 0")
         if self.classification is not None:
-            _check_choice("classification", self.classification, CLASSIFICATIONS)
+            _check_choice("classification", self.classification, Classification)
 
 
 @dataclass(frozen=True)
@@ -317,7 +309,7 @@ class EffectivePolicy:
     exclude: frozenset[str] = frozenset()
     only: frozenset[str] | None = None
     order: tuple[str, ...] = ()
-    classification: str = "public"
+    classification: str = Classification.PUBLIC
     stale_as_unknown: bool = False
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)
 
@@ -406,18 +398,18 @@ def _with_classification_presets(
 def _classification_preset(
     classification: str | None, certifications: frozenset[str]
 ) -> Constraints | None:
-    if classification in (None, "public"):
+    if classification in (None, Classification.PUBLIC):
         return None
-    if classification == "internal":
+    if classification == Classification.INTERNAL:
         return Constraints(training_allowed=False, retention_days=INTERNAL_RETENTION_DAYS)
     confidential = Constraints(
         training_allowed=False,
         retention_days=0,
-        require=frozenset({"zero-retention", "no-safety-retention"}),
+        require=frozenset({Tag.ZERO_RETENTION.value, Tag.NO_SAFETY_RETENTION.value}),
     )
-    if classification == "confidential":
+    if classification == Classification.CONFIDENTIAL:
         return confidential
-    regulated = {"verified", *(parse_tag(f"cert:{cert}") for cert in certifications)}
+    regulated = {Tag.VERIFIED.value, *(parse_tag(f"cert:{cert}") for cert in certifications)}
     return replace(confidential, require=confidential.require | regulated)
 
 
@@ -478,14 +470,12 @@ def _merge_order(layers: Sequence[tuple[str, Constraints]], sources: dict[str, s
 def _merge_classification(
     layers: Sequence[tuple[str, Constraints]], sources: dict[str, str]
 ) -> str:
-    setting = [
-        (CLASSIFICATIONS.index(c.classification), name) for name, c in layers if c.classification
-    ]
+    setting = [(Classification(c.classification), name) for name, c in layers if c.classification]
     if not setting:
-        return "public"
-    rank, name = max(setting, key=lambda item: item[0])  # ties: the earliest layer
+        return Classification.PUBLIC.value
+    strictest, name = max(setting, key=lambda item: item[0].rank)  # ties: the earliest layer
     sources["classification"] = name
-    return CLASSIFICATIONS[rank]
+    return strictest.value
 
 
 def _merge_stale_as_unknown(
@@ -551,9 +541,9 @@ class _Checks:
 
     @classmethod
     def of(cls, effective: EffectivePolicy) -> _Checks:
-        required = effective.require - {"verified"}
+        required = effective.require - {Tag.VERIFIED}
         if not effective.training_allowed:
-            required |= {"no-training"}
+            required |= {Tag.NO_TRAINING}
         limit = effective.retention_days
         return cls(
             training_allowed=effective.training_allowed,
@@ -579,7 +569,7 @@ class _Checks:
         stale = facts.is_stale(today)
         seen = _UNKNOWN_FACTS if stale and self.stale_as_unknown else facts
         over_limit = seen.retention > self.retention_limit
-        stale_fails = stale and "verified" in self.require
+        stale_fails = stale and Tag.VERIFIED in self.require
         if self.required <= seen.tags and not over_limit and not stale_fails:
             return ()
         failure = (self.required - seen.tags, over_limit, stale_fails)
@@ -593,15 +583,15 @@ class _Checks:
         tags = sorted(missing, key=_tag_rank)
         reasons = [reason for tag in tags for reason in self._missing_tag_reasons(tag)]
         if over_limit:
-            reasons.append(self._reason("retention_exceeds_limit", "retention_days"))
+            reasons.append(self._reason(ReasonCode.RETENTION_EXCEEDS_LIMIT, "retention_days"))
         if stale_fails:
-            reasons.append(self._reason("policy_stale", "require:verified"))
+            reasons.append(self._reason(ReasonCode.POLICY_STALE, "require:verified"))
         return tuple(reasons)
 
     def _missing_tag_reasons(self, tag: str) -> list[Reason]:
         reasons = []
-        if tag == "no-training" and not self.training_allowed:
-            reasons.append(self._reason("trains_on_data", "training_allowed"))
+        if tag == Tag.NO_TRAINING and not self.training_allowed:
+            reasons.append(self._reason(ReasonCode.TRAINS_ON_DATA, "training_allowed"))
         if tag in self.require:
             reasons.append(self._reason(_reason_code(tag), f"require:{tag}"))
         return reasons
@@ -609,9 +599,9 @@ class _Checks:
     def provider_reasons(self, provider: str) -> tuple[Reason, ...]:
         reasons = []
         if provider in self.exclude:
-            reasons.append(self._reason("provider_excluded", f"exclude:{provider}"))
+            reasons.append(self._reason(ReasonCode.PROVIDER_EXCLUDED, f"exclude:{provider}"))
         if self.only is not None and provider not in self.only:
-            reasons.append(self._reason("provider_not_allowed", "only"))
+            reasons.append(self._reason(ReasonCode.PROVIDER_NOT_ALLOWED, "only"))
         return tuple(reasons)
 
     def _reason(self, code: str, constraint: str) -> Reason:
@@ -621,7 +611,7 @@ class _Checks:
         return self.made[constraint]
 
 
-_DISABLED = (Reason("endpoint_disabled", "endpoint", "catalog"),)
+_DISABLED = (Reason(ReasonCode.ENDPOINT_DISABLED, "endpoint", "catalog"),)
 
 
 def evaluate(endpoint: Endpoint, effective: EffectivePolicy, today: date) -> tuple[Reason, ...]:

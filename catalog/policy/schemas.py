@@ -9,23 +9,21 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StringConstraints
 
-from catalog.policy import resolver
+from catalog.policy import resolver, vocabulary
+from catalog.policy.vocabulary import TAG_SYNTAX, values
 
 
 def _tag(value: str) -> str:
     try:
         return resolver.parse_tag(value)
     except resolver.InvalidTag:
-        raise ValueError(
-            f"unknown tag {value!r}; tags are no-training, zero-retention, no-safety-retention, "
-            "no-publishing, verified, cert:<id>, region:<code>, hq:<country>"
-        ) from None
+        raise ValueError(f"unknown tag {value!r}; tags are {TAG_SYNTAX}") from None
 
 
 Tag = Annotated[str, AfterValidator(_tag)]
 ProviderSlug = Annotated[str, StringConstraints(min_length=1, max_length=60, to_lower=True)]
 ModelSlug = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-Classification = Literal["public", "internal", "confidential", "regulated"]
+Classification = Literal[values(vocabulary.Classification)]
 Days = Annotated[int, Field(ge=0, strict=True)]
 
 

@@ -34,6 +34,7 @@ from cssselect import HTMLTranslator, SelectorError
 from pydantic import TypeAdapter, ValidationError
 
 from catalog.catalog_file import PolicyIn, Slug
+from catalog.policy.vocabulary import POLICY_FIELDS
 
 DEFAULT_USER_AGENT = "AnyAPI-PolicyWatcher/1.0 (+privacy team)"
 DEFAULT_CONTENT_TYPES = frozenset(
@@ -590,15 +591,6 @@ def _css_to_xpath(selectors: str) -> str:
 
 # --- JSON sources --------------------------------------------------------------------------
 
-SOURCE_POLICY_FIELDS = (
-    "certifications",
-    "publishes_prompts",
-    "regions",
-    "retention",
-    "retention_days",
-    "safety_retention",
-    "training",
-)
 _SOURCE_KEYS = ("evidence", "policy", "provider")
 _SLUG = TypeAdapter(Slug)
 
@@ -645,7 +637,7 @@ def _source_provider(value) -> str:
 def _source_policy(value) -> dict:
     if not isinstance(value, dict):
         raise ExtractionError("policy: must be an object")
-    _refuse_unknown_keys(value, SOURCE_POLICY_FIELDS, "policy.")
+    _refuse_unknown_keys(value, POLICY_FIELDS, "policy.")
     try:
         given = PolicyIn.model_validate(value).fields()
     except ValidationError as exc:
@@ -658,7 +650,7 @@ def _source_policy(value) -> dict:
 def _source_evidence(value) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ExtractionError("evidence: must be an object")
-    _refuse_unknown_keys(value, SOURCE_POLICY_FIELDS, "evidence.")
+    _refuse_unknown_keys(value, POLICY_FIELDS, "evidence.")
     for name, passage in value.items():
         if not isinstance(passage, str) or not passage.strip():
             raise ExtractionError(f"evidence.{name}: must be a non-empty quoted passage")

@@ -7,16 +7,10 @@ from django import forms
 from django.utils import timezone
 
 from catalog.models import PolicyFields, PolicyVersion
-from catalog.templatetags.catalog_tags import LABELS
+from catalog.policy import vocabulary
+from catalog.policy.vocabulary import CHOICE_FIELDS, FIELD_LABELS, SET_FIELDS
 
 NOT_STATED = [("", "not stated (counts as unknown)")]
-CHOICE_FIELDS = {
-    "training": PolicyFields.Training,
-    "retention": PolicyFields.Retention,
-    "safety_retention": PolicyFields.Safety,
-    "publishes_prompts": PolicyFields.Publishing,
-}
-LIST_FIELDS = ("certifications", "regions")
 LIST_HELP = {
     "certifications": "Comma-separated ids: soc2, iso27001, hipaa, gdpr-dpa, …",
     "regions": "Comma-separated codes: us, eu, uk, apac, …",
@@ -57,7 +51,7 @@ def _initial(base: PolicyVersion | None) -> dict:
         return initial
     for name in PolicyVersion.FIELDS:
         value = getattr(base, name)
-        initial[name] = ", ".join(value) if name in LIST_FIELDS and value else value
+        initial[name] = ", ".join(value) if name in SET_FIELDS and value else value
     for name, evidence in base.evidence.items():
         initial[f"evidence_{name}"] = evidence.get("passage", "")
     if base.review_due and base.review_due > today:
@@ -75,7 +69,7 @@ class PolicyFieldsForm(forms.Form):
         for name in PolicyVersion.FIELDS:
             self.fields[name] = self._value_field(name)
             self.fields[f"evidence_{name}"] = forms.CharField(
-                label=f"Evidence: {LABELS[name].lower()}",
+                label=f"Evidence: {FIELD_LABELS[name].lower()}",
                 required=False,
                 max_length=1000,
                 widget=forms.Textarea(attrs={"rows": 2}),
@@ -89,11 +83,11 @@ class PolicyFieldsForm(forms.Form):
 
     @staticmethod
     def _value_field(name):
-        label = LABELS[name]
+        label = FIELD_LABELS[name]
         if name in CHOICE_FIELDS:
             # The stored values themselves ("flagged_only"), as the catalog pages show them.
-            values = CHOICE_FIELDS[name].values
-            choices = NOT_STATED + [(value, value.replace("_", " ")) for value in values]
+            stored = vocabulary.values(CHOICE_FIELDS[name])
+            choices = NOT_STATED + [(value, value.replace("_", " ")) for value in stored]
             return forms.ChoiceField(label=label, choices=choices, required=False)
         if name == "retention_days":
             return forms.IntegerField(
@@ -111,7 +105,7 @@ class PolicyFieldsForm(forms.Form):
         data = super().clean()
         for name in CHOICE_FIELDS:
             data[name] = data.get(name) or None
-        for name in LIST_FIELDS:
+        for name in SET_FIELDS:
             data[name] = self._list_value(name, data.get(name) or "")
         if data.get("retention") != PolicyFields.Retention.DAYS:
             data["retention_days"] = None

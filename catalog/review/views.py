@@ -30,12 +30,12 @@ from catalog.models import (
     ReviewEvent,
     SourceAlert,
 )
+from catalog.policy.vocabulary import FIELD_LABELS
 from catalog.review import changes
 from catalog.review import versions as review
 from catalog.review.forms import DecisionForm, PolicyFieldsForm
 from catalog.review.history import SHOWN_FIELDS, field_changes
 from catalog.review.impact import impact_of
-from catalog.templatetags.catalog_tags import LABELS
 from core.access import privacy_team
 
 QUEUE_PAGE_SIZE = 50
@@ -56,7 +56,7 @@ DECISIONS = {
     "request_changes": (changes.request_changes, "Changes requested."),
 }
 DECISION_ERRORS = (changes.ChangeDecisionError, review.ReviewError)
-FIELD_LABELS = {**LABELS, "source_url": "Source", "review_due": "Review due"}
+SHOWN_LABELS = {**FIELD_LABELS, "source_url": "Source", "review_due": "Review due"}
 OUTCOME_LABELS = {
     "baseline": "baseline set",
     "unchanged": "unchanged",
@@ -176,7 +176,7 @@ def field_rows(baseline: PolicyVersion | None, version: PolicyVersion) -> list[F
     return [
         FieldRow(
             name,
-            FIELD_LABELS[name],
+            SHOWN_LABELS[name],
             _shown(getattr(baseline, name, None)),
             _shown(getattr(version, name)),
             name in changed,

@@ -1,18 +1,9 @@
 from django import template
 
 from catalog.models import PolicyVersion
+from catalog.policy.vocabulary import FIELD_LABELS
 
 register = template.Library()
-
-LABELS = {
-    "training": "Training on API data",
-    "retention": "Retention",
-    "retention_days": "Retention days",
-    "safety_retention": "Safety retention",
-    "publishes_prompts": "Publishes prompts",
-    "certifications": "Certifications",
-    "regions": "Regions",
-}
 
 
 @register.filter
@@ -41,7 +32,7 @@ def policy_rows(version: PolicyVersion) -> list[dict]:
             continue
         rows.append(
             {
-                "label": LABELS[name],
+                "label": FIELD_LABELS[name],
                 "value": "not stated — counts as unknown" if value is None else _shown(value),
                 "evidence": version.evidence.get(name),
             }
@@ -52,8 +43,3 @@ def policy_rows(version: PolicyVersion) -> list[dict]:
 @register.filter
 def getlist(querydict, key):
     return querydict.getlist(key) if hasattr(querydict, "getlist") else []
-
-
-@register.filter
-def make_list_words(value: str) -> list[str]:
-    return value.split()

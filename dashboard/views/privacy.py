@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from catalog.policy import resolver
 from catalog.policy.badges import policy_badges
 from catalog.policy.snapshot import get_catalog
+from catalog.policy.vocabulary import REASON_TEXT
 from core.access import account_member
 from dashboard import privacy
 from dashboard.config_api import GuardrailIn
@@ -26,20 +27,6 @@ SETTINGS = "dashboard/privacy_settings.html"
 GUARDRAIL = "dashboard/key_guardrail.html"
 MODELS = "dashboard/available_models.html"
 SHOWN_ENDPOINTS = 50  # per reason in the preview; the count is always exact
-REASONS = {
-    "trains_on_data": "may train on the data",
-    "retention_exceeds_limit": "keeps data longer than allowed",
-    "not_zero_retention": "keeps data (zero retention required)",
-    "safety_retention": "may keep content flagged for abuse review",
-    "publishes_prompts": "may publish prompts",
-    "missing_certification": "lacks a required certification",
-    "region_mismatch": "serves outside the required region",
-    "hq_mismatch": "headquartered outside the required country",
-    "policy_stale": "policy past its review date",
-    "provider_excluded": "provider excluded",
-    "provider_not_allowed": "provider not in the allowed list",
-    "endpoint_disabled": "disabled in the catalog",
-}
 
 
 # --- Access -------------------------------------------------------------------------------------
@@ -92,7 +79,7 @@ def _reason_groups(resolution) -> list[dict]:
     groups = [
         {
             "code": code,
-            "text": REASONS.get(code, ""),
+            "text": REASON_TEXT.get(code, ""),
             "count": len(ids),
             "endpoints": ids[:SHOWN_ENDPOINTS],
             "constraints": sorted(constraints[code]),
@@ -252,7 +239,7 @@ def _main_reasons(resolution) -> list[tuple[str, str, int, int]]:
     rows = []
     for model in sorted(unavailable):
         code, count = min(codes[model].items(), key=lambda item: (-item[1], item[0]))
-        rows.append((model, REASONS.get(code, code), count, sizes[model]))
+        rows.append((model, REASON_TEXT.get(code, code), count, sizes[model]))
     return rows
 
 

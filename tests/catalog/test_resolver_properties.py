@@ -6,12 +6,8 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalog.policy import vocabulary
 from catalog.policy.resolver import (
-    CLASSIFICATIONS,
-    PUBLISHING,
-    RETENTION,
-    SAFETY,
-    TRAINING,
     Catalog,
     Constraints,
     Endpoint,
@@ -20,6 +16,11 @@ from catalog.policy.resolver import (
     merge,
     resolve,
 )
+from catalog.policy.vocabulary import values
+
+CLASSIFICATIONS = values(vocabulary.Classification)
+TRAINING, RETENTION = values(vocabulary.Training), values(vocabulary.Retention)
+SAFETY, PUBLISHING = values(vocabulary.Safety), values(vocabulary.Publishing)
 
 TODAY = date(2026, 6, 1)
 MODELS = ("acme/chat", "acme/code")

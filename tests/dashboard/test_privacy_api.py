@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.policy import resolver
+from catalog.policy.vocabulary import Classification, values
 from dashboard import privacy
 from dashboard.models import ApiKey, AuditEvent
 from tests.catalog.conftest import SMALL_CATALOG
@@ -168,7 +169,7 @@ vocabularies = st.fixed_dictionaries(
         "require": st.lists(st.sampled_from(TAGS), unique=True, max_size=3),
         "exclude": st.lists(st.sampled_from(PROVIDERS), unique=True, max_size=2),
         "only": st.one_of(st.none(), st.lists(st.sampled_from(PROVIDERS), unique=True, max_size=3)),
-        "classification": st.sampled_from([None, *resolver.CLASSIFICATIONS]),
+        "classification": st.sampled_from([None, *values(Classification)]),
     }
 )
 
