@@ -483,7 +483,7 @@ class EmailMute(models.Model):
 
 
 class Receipt(models.Model):
-    """What a `regulated` resolution decided: metadata only, never request content."""
+    """What a `confidential` or `regulated` resolution decided: metadata only, never content."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="receipts")
     key_prefix = models.CharField(max_length=ApiKey.PREFIX_LENGTH)

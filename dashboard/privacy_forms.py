@@ -22,8 +22,9 @@ FLAG_HELP = {
 PRESETS = {
     "public": "No constraint from the class: any endpoint the other settings allow.",
     "internal": "Providers may not train on the data and may keep it at most 30 days.",
-    "confidential": "No training, zero retention, and nothing kept even when content is "
-    "flagged for abuse review.",
+    "confidential": "No training and zero retention. Every resolution is recorded as a receipt. "
+    "Content flagged for abuse review may still be kept: require no-safety-retention to forbid "
+    "that too.",
     "regulated": "Confidential, plus a verified policy and every certification the account "
     "requires. Every resolution is recorded as a receipt.",
 }
@@ -165,10 +166,17 @@ class GuardrailForm(forms.Form):
         if problems:
             self.vocabulary = None
 
+    preset_counts: dict[str, tuple[int, int]] = {}
+
     def preset_cards(self) -> list[tuple]:
-        """(radio, explanation) for each data class."""
+        """(radio, explanation, (eligible, total) endpoints or None) for each data class."""
         return [
-            (radio, PRESETS.get(radio.data["value"], INHERIT)) for radio in self["classification"]
+            (
+                radio,
+                PRESETS.get(radio.data["value"], INHERIT),
+                self.preset_counts.get(radio.data["value"]),
+            )
+            for radio in self["classification"]
         ]
 
     def require_chips(self) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""Receipts of `regulated` resolutions (PRODUCT.md §2): metadata only.
+"""Receipts of `confidential` and `regulated` resolutions (PRODUCT.md §2): metadata only.
 
 A receipt names the key, the model, the catalog version and the eligible endpoints, and pins the
 exact effective policy by its hash, so an auditor can check a decision without the console keeping

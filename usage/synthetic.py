@@ -3,9 +3,13 @@
 Shapes follow what a gateway sees: a few popular models and a long tail, each account with
 favourites of its own; busy afternoons (UTC) and quiet nights and weekends; prompt and
 completion sizes and latency log-normal and growing with the model's size; about 2 % errors,
-timeouts and rejections; cost from tokens at per-route prices. A few events (0.2 %) go to
-routes the catalog does not know, as a misconfigured gateway would send, so the privacy team's
-unknown-routes page has something to show. The same seed and `now` give the same events.
+timeouts and rejections; cost from tokens at per-route prices. The same seed and `now` give the
+same events.
+
+`generate` sends each key's traffic only to the endpoints the resolver admits under the
+account's defaults, the key's guardrail and active exceptions, as the gateway would: a demo
+whose Activity showed traffic its own settings forbid would contradict itself. Asked to, a share
+of events goes to routes the catalog does not know, as a misconfigured gateway would send.
 """
 
 import math
@@ -19,8 +23,9 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.policy import resolver
 from catalog.policy.snapshot import get_catalog
-from dashboard import audit
+from dashboard import audit, privacy
 from dashboard.apikeys import create_key
 from dashboard.models import Account, ApiKey
 from usage.events import Event
@@ -28,7 +33,6 @@ from usage.ingest import IngestResult, ingest
 from usage.models import Status
 
 BATCH = 5_000
-UNKNOWN_SHARE = 0.002
 # Events start this long after the window's start, so ingest's retention cut-off, which moves
 # on while a large run is still generating, never meets them.
 EDGE = timedelta(hours=1)
@@ -40,6 +44,10 @@ UNKNOWN_ROUTES = (
 
 
 class NoCatalog(Exception):
+    pass
+
+
+class NothingAllowed(NoCatalog):
     pass
 
 
@@ -129,24 +137,49 @@ def _demo_account(number: int) -> Account:
 @dataclass(frozen=True, slots=True)
 class _Sender:
     slug: str
-    keys: tuple[str | None, ...]
+    key: str | None
     routes: tuple[SyntheticRoute, ...]
     weights: tuple[float, ...]  # cumulative, over `routes`
 
 
-class Traffic:
-    """An endless, reproducible stream of events for the given accounts and routes."""
+Allowed = Callable[[int, str | None], frozenset[tuple[str, str]] | None]
 
-    def __init__(self, accounts, keys_of, routes, *, days: int, now: datetime, seed=None):
+
+class Traffic:
+    """An endless, reproducible stream of events for the given accounts and routes.
+
+    `allowed(account pk, key prefix)` names the (model, provider) routes that key may use, None
+    for any; a key allowed none sends nothing. `unknown_share` of the events go to routes the
+    catalog does not know."""
+
+    def __init__(
+        self,
+        accounts,
+        keys_of,
+        routes,
+        *,
+        days: int,
+        now: datetime,
+        seed=None,
+        allowed: Allowed = lambda account, key: None,
+        unknown_share: float = 0.0,
+    ):
         self.rng = random.Random(seed)
         self.end = now
         self.start = now - timedelta(days=days) + EDGE
+        self.unknown_share = unknown_share
         self.popularity = self._popularity(routes)
         self.provider_share = [self.rng.uniform(0.2, 1.0) for _ in routes]
-        self.senders = [
-            self._sender(account.slug, keys_of.get(account.pk, ()), routes) for account in accounts
-        ]
-        self.volume = _cumulative(self.rng.lognormvariate(0, 1) for _ in self.senders)
+        self.senders, volumes = [], []
+        for account in accounts:
+            keys = tuple(keys_of.get(account.pk, ())) or (None,)
+            volume = self.rng.lognormvariate(0, 1)
+            for sender in self._senders(account, keys, routes, allowed):
+                self.senders.append(sender)
+                volumes.append(volume / len(keys))
+        if not self.senders:
+            raise NothingAllowed("No key of these accounts may use any endpoint of the catalog.")
+        self.volume = _cumulative(volumes)
         self.unknown = [_route(model, provider, False) for model, provider in UNKNOWN_ROUTES]
 
     def _popularity(self, routes) -> dict[str, float]:
@@ -155,25 +188,38 @@ class Traffic:
         self.rng.shuffle(models)
         return {model: 1 / rank for rank, model in enumerate(models, 1)}
 
-    def _sender(self, slug, keys, routes) -> _Sender:
+    def _senders(self, account, keys, routes, allowed: Allowed) -> Iterator[_Sender]:
         # Each account favours 5 to 12 models, mostly the popular ones, and reaches each through
-        # every provider of the model, some more than others.
+        # every provider of the model its key may use, some more than others.
         taste = {m: p * self.rng.lognormvariate(0, 0.7) for m, p in self.popularity.items()}
         favourites = sorted(taste, key=taste.__getitem__, reverse=True)
         chosen = set(favourites[: self.rng.randint(5, 12)])
-        indexes = [i for i, route in enumerate(routes) if route.model in chosen]
-        return _Sender(
-            slug,
-            tuple(keys) or (None,),
-            tuple(routes[i] for i in indexes),
-            tuple(_cumulative(taste[routes[i].model] * self.provider_share[i] for i in indexes)),
-        )
+        for key in keys:
+            permitted = allowed(account.pk, key)
+            usable = [
+                i
+                for i, route in enumerate(routes)
+                if permitted is None or (route.model, route.provider) in permitted
+            ]
+            # Favourites first; a key whose settings rule all of them out uses what it may.
+            indexes = [i for i in usable if routes[i].model in chosen] or usable
+            if indexes:
+                yield _Sender(
+                    account.slug,
+                    key,
+                    tuple(routes[i] for i in indexes),
+                    tuple(
+                        _cumulative(
+                            taste[routes[i].model] * self.provider_share[i] for i in indexes
+                        )
+                    ),
+                )
 
     def events(self) -> Iterator[Event]:
         rng = self.rng
         while True:
             sender = self.senders[_pick(rng, self.volume)]
-            if rng.random() < UNKNOWN_SHARE:
+            if self.unknown_share and rng.random() < self.unknown_share:
                 route = rng.choice(self.unknown)
             else:
                 route = sender.routes[_pick(rng, sender.weights)]
@@ -192,7 +238,7 @@ class Traffic:
             timestamp=self._moment(),
             event_id=uuid.UUID(int=rng.getrandbits(128), version=4),
             account=sender.slug,
-            api_key=rng.choice(sender.keys),
+            api_key=sender.key,
             model=route.model,
             provider=route.provider,
             tokens_prompt=prompt,
@@ -258,20 +304,31 @@ def generate(
     seed: int | None = None,
     now: datetime | None = None,
     routes: Sequence[SyntheticRoute] | None = None,
+    unknown_share: float = 0.0,
     progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Ingest `events` synthetic events for `accounts` over the last `days` days, in batches
-    of BATCH; the totals. `progress` is told the size of each stored batch."""
-    keys_of: dict[int, list[str]] = {}
-    for account_id, prefix in (
+    of BATCH, each key's only to the endpoints its settings allow; the totals. `progress` is
+    told the size of each stored batch."""
+    keys = list(
         ApiKey.objects.active()
         .filter(account__in=accounts, kind=ApiKey.Kind.INFERENCE)
         .order_by("pk")
-        .values_list("account_id", "prefix")
-    ):
-        keys_of.setdefault(account_id, []).append(prefix)
+    )
+    keys_of: dict[int, list[str]] = {}
+    for key in keys:
+        keys_of.setdefault(key.account_id, []).append(key.prefix)
     now = (now or timezone.now()).astimezone(UTC)
-    traffic = Traffic(accounts, keys_of, routes or catalog_routes(), days=days, now=now, seed=seed)
+    traffic = Traffic(
+        accounts,
+        keys_of,
+        routes or catalog_routes(),
+        days=days,
+        now=now,
+        seed=seed,
+        allowed=routes_allowed(accounts, keys, now.date()),
+        unknown_share=unknown_share,
+    )
     stream, accepted, duplicates = traffic.events(), 0, 0
     for size in _batch_sizes(events):
         result = ingest([next(stream) for _ in range(size)])
@@ -279,6 +336,20 @@ def generate(
         if progress:
             progress(size)
     return IngestResult(accepted, duplicates)
+
+
+def routes_allowed(accounts, keys, today) -> Allowed:
+    """What the resolver admits for each key (or an account with no key), as the gateway asks
+    it on every request: the account's defaults, the key's guardrail and active exceptions."""
+    catalog, allowed = get_catalog(), {}
+    layers = {(key.account_id, key.prefix): privacy.layers_for_key(key) for key in keys}
+    for account in accounts:
+        layers.setdefault((account.pk, None), privacy.layers_for_account(account))
+    for sender, sender_layers in layers.items():
+        effective = resolver.merge(sender_layers)
+        resolution = resolver.resolve(catalog, resolver.AUTO_MODEL, effective, today)
+        allowed[sender] = frozenset((e.model, e.provider) for e in resolution.eligible)
+    return lambda account, key: allowed.get((account, key), frozenset())
 
 
 def _batch_sizes(total: int) -> Iterator[int]:

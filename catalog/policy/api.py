@@ -7,7 +7,6 @@ from catalog.policy import resolver
 from catalog.policy.schemas import EndpointListOut, NoEligibleResponse, ResolveIn, ResolveOut
 from catalog.policy.serialize import endpoint_dict, no_eligible_details, resolution_dict
 from catalog.policy.snapshot import get_catalog
-from catalog.policy.vocabulary import Classification
 from core.api import ApiError, ErrorResponse
 from dashboard.api import ACCOUNT_KEY
 from dashboard.privacy import layers_for_key
@@ -43,7 +42,7 @@ def resolve_for(key, request_constraints, model, layer="request"):
 )
 def resolve_policy(request, payload: ResolveIn):
     resolution = resolve_for(request.auth, payload.constraints(), payload.model)
-    if resolution.effective.classification == Classification.REGULATED:
+    if resolution.effective.classification in resolver.RECEIPT_CLASSIFICATIONS:
         record_receipt(request.auth, resolution)
     if not resolution.eligible:
         raise ApiError(422, "no_eligible_endpoint", **no_eligible_details(resolution))

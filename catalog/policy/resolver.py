@@ -30,6 +30,9 @@ from catalog.policy.vocabulary import (
     Training,
 )
 
+# Resolutions under these classes leave a receipt: the seed's "audit everything".
+RECEIPT_CLASSIFICATIONS = frozenset({Classification.CONFIDENTIAL, Classification.REGULATED})
+
 AUTO_MODEL = "anyapi/auto"
 
 INTERNAL_RETENTION_DAYS = 30
@@ -402,10 +405,11 @@ def _classification_preset(
         return None
     if classification == Classification.INTERNAL:
         return Constraints(training_allowed=False, retention_days=INTERNAL_RETENTION_DAYS)
+    # Safety retention of flagged content is its own choice, not part of a preset (PRODUCT.md
+    # §2): no shipped provider promises to keep nothing flagged, so a preset requiring it would
+    # leave nothing to route to.
     confidential = Constraints(
-        training_allowed=False,
-        retention_days=0,
-        require=frozenset({Tag.ZERO_RETENTION.value, Tag.NO_SAFETY_RETENTION.value}),
+        training_allowed=False, retention_days=0, require=frozenset({Tag.ZERO_RETENTION.value})
     )
     if classification == Classification.CONFIDENTIAL:
         return confidential

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from catalog.policy import resolver
 from catalog.policy.badges import policy_badges
 from catalog.policy.snapshot import get_catalog
-from catalog.policy.vocabulary import REASON_TEXT
+from catalog.policy.vocabulary import REASON_TEXT, Classification, values
 from core.access import account_member
 from dashboard import privacy
 from dashboard.config_api import GuardrailIn
@@ -108,6 +108,18 @@ def _preview(proposed_layers, saved_layers, recently_used: dict[str, int]) -> di
     }
 
 
+def _preset_counts(layers_with_class) -> dict[str, tuple[int, int]]:
+    """(eligible, total) endpoints for each data class, the other settings as on the form."""
+    counts = {}
+    for classification in ("", *values(Classification)):
+        resolution = _resolve(layers_with_class(classification or None))
+        counts[classification] = (
+            len(resolution.eligible),
+            len(resolution.eligible) + len(resolution.excluded),
+        )
+    return counts
+
+
 def _template(name, partial):
     return f"{name}#{partial}" if partial else name
 
@@ -121,16 +133,50 @@ def _account_form(request, saved, data=None):
     return AccountPrivacyForm(data, saved=saved, providers=providers, read_only=read_only)
 
 
-def _settings_page(request, form, partial=None):
+def what_stops_working(preview: dict | None) -> list[str]:
+    """What saving these settings would break, in words; empty when nothing would."""
+    if preview is None:
+        return []
+    stops = []
+    if preview["eligible"] == 0:
+        stops.append("No endpoint would be eligible: every request would be refused.")
+    for model, requests, newly in preview["used_unavailable"]:
+        if newly:
+            stops.append(
+                f"{model} would have no eligible endpoint: it served {requests:,} "
+                f"request{'s' * (requests != 1)} in the last 30 days, which would be refused."
+            )
+    return stops
+
+
+def _confirmed_or_asked(request, context) -> bool:
+    """True when saving may go ahead; otherwise the context asks to confirm first."""
+    stops = what_stops_working(context.get("preview"))
+    if stops and not request.POST.get("confirmed"):
+        context["confirm"] = stops
+        return False
+    return True
+
+
+def _settings_context(request, form, partial=None) -> dict:
     excepted = _excepted(request.account)
     proposed = form.proposed()
     context = {"form": form, "oob": partial is not None}
+    shown = proposed if proposed is not None else form.saved
+    form.preset_counts = _preset_counts(
+        lambda c: [_layer("account", {**shown, "classification": c}, excepted)]
+    )
     if proposed is not None:
         context["preview"] = _preview(
             [_layer("account", proposed, excepted)],
             [_layer("account", form.saved, excepted)],
             requests_by_model(request.account),
         )
+    return context
+
+
+def _settings_page(request, form, partial=None, context=None):
+    context = context or _settings_context(request, form, partial)
     return render(request, _template(SETTINGS, partial), context)
 
 
@@ -144,6 +190,9 @@ def privacy_settings(request):
     form = _account_form(request, saved, request.POST)
     if not form.is_valid():
         return _settings_page(request, form)
+    context = _settings_context(request, form)
+    if not _confirmed_or_asked(request, context):
+        return _settings_page(request, form, context=context)
     privacy.save_defaults(request.account, form.vocabulary, request=request)
     messages.success(
         request, "Privacy settings saved. They apply to the next request of every key."
@@ -171,17 +220,26 @@ def _guardrail_form(request, key, data=None):
     return GuardrailForm(data, saved=saved, providers=providers, read_only=read_only)
 
 
-def _guardrail_page(request, key, form, account, partial=None):
+def _guardrail_context(request, key, form, account, partial=None) -> dict:
     excepted = _excepted(request.account, key)
     account_layer = _layer("account", account, excepted)
     proposed = form.proposed()
     context = {"key": key, "form": form, "account": describe(account), "oob": partial is not None}
+    shown = proposed if proposed is not None else form.saved
+    form.preset_counts = _preset_counts(
+        lambda c: [account_layer, _layer("key", {**shown, "classification": c}, excepted)]
+    )
     if proposed is not None:
         context["preview"] = _preview(
             [account_layer, _layer("key", proposed, excepted)],
             [account_layer, _layer("key", form.saved, excepted)],
             requests_by_model(request.account, api_key=key),
         )
+    return context
+
+
+def _guardrail_page(request, key, form, account, partial=None, context=None):
+    context = context or _guardrail_context(request, key, form, account, partial)
     return render(request, _template(GUARDRAIL, partial), context)
 
 
@@ -195,14 +253,19 @@ def key_guardrail(request, prefix):
         return _forbidden(request, "Only owners and admins change key guardrails.")
     form = _guardrail_form(request, key, request.POST)
     if form.is_valid():
-        try:
-            privacy.save_guardrail(key, form.vocabulary, request=request)
-        except privacy.GuardrailLooserThanAccount as exc:
-            form.refuse_looser(exc.problems)
-        else:
-            messages.success(request, f"Guardrail of {key.name} ({key.prefix}…) saved.")
-            return redirect("key_guardrail", account_slug=request.account.slug, prefix=key.prefix)
-    return _guardrail_page(request, key, form, account)
+        form.refuse_looser(privacy.looser_fields(account, form.vocabulary))
+    if not form.is_valid() or form.vocabulary is None:
+        return _guardrail_page(request, key, form, account)
+    context = _guardrail_context(request, key, form, account)
+    if not _confirmed_or_asked(request, context):
+        return _guardrail_page(request, key, form, account, context=context)
+    try:
+        privacy.save_guardrail(key, form.vocabulary, request=request)
+    except privacy.GuardrailLooserThanAccount as exc:
+        form.refuse_looser(exc.problems)
+        return _guardrail_page(request, key, form, account)
+    messages.success(request, f"Guardrail of {key.name} ({key.prefix}…) saved.")
+    return redirect("key_guardrail", account_slug=request.account.slug, prefix=key.prefix)
 
 
 @require_POST

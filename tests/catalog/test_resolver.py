@@ -566,13 +566,11 @@ def test_internal_forbids_training_and_limits_retention_to_30_days():
     assert effective.sources["retention_days"] == "request:classification=internal"
 
 
-def test_confidential_requires_zero_retention_without_safety_retention():
+def test_confidential_requires_no_training_and_zero_retention_but_not_safety_retention():
     effective = request(classification="confidential")
     assert (effective.training_allowed, effective.retention_days) == (False, 0)
-    assert effective.require == {"zero-retention", "no-safety-retention"}
-    source = "request:classification=confidential"
-    assert effective.sources["require:zero-retention"] == source
-    assert effective.sources["require:no-safety-retention"] == source
+    assert effective.require == {"zero-retention"}
+    assert effective.sources["require:zero-retention"] == "request:classification=confidential"
 
 
 def test_regulated_adds_verified_and_the_accounts_certifications():
@@ -584,7 +582,6 @@ def test_regulated_adds_verified_and_the_accounts_certifications():
     )
     assert effective.require == {
         "zero-retention",
-        "no-safety-retention",
         "verified",
         "cert:hipaa",
         "cert:soc2",
@@ -610,7 +607,7 @@ def test_a_preset_tightens_a_looser_explicit_value():
     assert effective.sources["retention_days"] == "request:classification=internal"
 
 
-def test_confidential_admits_only_zero_retention_without_safety_retention():
+def test_confidential_admits_zero_retention_endpoints_that_may_keep_flagged_content():
     catalog = Catalog(
         1,
         [
@@ -620,7 +617,14 @@ def test_confidential_admits_only_zero_retention_without_safety_retention():
             endpoint("trains", training="yes"),
         ],
     )
-    assert eligible_ids(catalog, request(classification="confidential")) == [f"{MODEL}@good"]
+    found = eligible_ids(catalog, request(classification="confidential"))
+    assert found == [f"{MODEL}@flags", f"{MODEL}@good"]
+
+
+def test_safety_retention_is_its_own_choice_beside_a_preset():
+    catalog = Catalog(1, [endpoint("good"), endpoint("flags", safety_retention="flagged_only")])
+    effective = request(classification="confidential", require=frozenset({"no-safety-retention"}))
+    assert eligible_ids(catalog, effective) == [f"{MODEL}@good"]
 
 
 # --- Resolve: ordering and shape ----------------------------------------------------------------

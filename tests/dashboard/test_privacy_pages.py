@@ -281,7 +281,7 @@ def test_preview_groups_exclusions_by_reason_code_with_counts(client_for, person
 
     reasons = _text(response, "//ul[@class='reason-list']/li//summary")
     assert reasons[0] == "not_zero_retention 4 endpoints: keeps data (zero retention required)"
-    assert "safety_retention 4 endpoints: may keep content flagged for abuse review" in reasons
+    assert "retention_exceeds_limit 4 endpoints: keeps data longer than allowed" in reasons
     assert "trains_on_data 2 endpoints: may train on the data" in reasons
 
 
@@ -571,3 +571,89 @@ def test_privacy_pages_cost_a_fixed_number_of_queries_whatever_the_catalog_size(
         response = send() if method == "post" else send(url)
 
     assert response.status_code == 200
+
+
+# --- Presets leave something, and saving what stops working asks first -------------------------
+
+
+def test_each_preset_card_says_how_many_endpoints_it_leaves(client_for, personas, small_catalog):
+    response = client_for(personas.owner).get("/a/acme/privacy/")
+
+    counts = _text(response, "//*[@data-testid='preset-count']")
+    assert counts == [
+        "Leaves 5 of 5 endpoints",
+        "Leaves 2 of 5 endpoints",
+        "Leaves 1 of 5 endpoints",
+        "Leaves 1 of 5 endpoints",
+    ]
+
+
+def test_preset_counts_follow_the_other_settings_in_the_live_preview(
+    client_for, personas, small_catalog
+):
+    response = client_for(personas.owner).post(
+        "/a/acme/privacy/preview", _form("internal", exclude=["safe-ai"]), headers=HTMX
+    )
+
+    counts = _text(response, "//*[@data-testid='preset-count']")
+    assert counts[2:] == ["Leaves 0 of 5 endpoints: nothing to route to"] * 2
+
+
+def test_saving_settings_that_leave_nothing_eligible_asks_first_and_saves_nothing(
+    client_for, personas, small_catalog
+):
+    response = client_for(personas.owner).post(
+        "/a/acme/privacy/", _form("confidential", exclude=["safe-ai"])
+    )
+
+    assert response.status_code == 200
+    assert _text(response, "//*[@data-testid='confirm-save']//li") == [
+        "No endpoint would be eligible: every request would be refused."
+    ]
+    assert _saved(personas)["classification"] == "internal"
+
+
+def test_confirming_saves_settings_that_leave_nothing_eligible(client_for, personas, small_catalog):
+    data = {**_form("confidential", exclude=["safe-ai"]), "confirmed": "1"}
+    response = client_for(personas.owner).post("/a/acme/privacy/", data)
+
+    assert response.status_code == 302
+    assert _saved(personas)["exclude"] == ["safe-ai"]
+
+
+def test_saving_settings_that_cut_off_a_model_used_lately_names_it_first(
+    client_for, personas, small_catalog
+):
+    _set_defaults(personas, classification="public")
+    ingest(
+        [
+            Event(
+                timezone.now(), uuid.uuid4(), "acme", None, "acme/tiny", "free-ai", 1, 1, 9, 0, None
+            )
+        ]
+    )
+
+    response = client_for(personas.owner).post("/a/acme/privacy/", _form("internal"))
+
+    assert _text(response, "//*[@data-testid='confirm-save']//li") == [
+        "acme/tiny would have no eligible endpoint: it served 1 request in the last 30 days, "
+        "which would be refused."
+    ]
+    assert _saved(personas)["classification"] == "public"
+
+
+def test_a_guardrail_that_leaves_nothing_eligible_asks_first(
+    client_for, personas, key, small_catalog
+):
+    path = f"/a/acme/keys/{key.prefix}/guardrail/"
+    data = _guardrail_form(
+        classification="regulated", require=["no-publishing"], exclude=["safe-ai"]
+    )
+
+    asked = client_for(personas.owner).post(path, data)
+    assert _text(asked, "//*[@data-testid='confirm-save']//li")
+    assert not KeyGuardrail.objects.filter(key=key).exists()
+
+    saved = client_for(personas.owner).post(path, {**data, "confirmed": "1"})
+    assert saved.status_code == 302
+    assert KeyGuardrail.objects.get(key=key).classification == "regulated"

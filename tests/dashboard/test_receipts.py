@@ -104,7 +104,12 @@ def test_the_hash_differs_when_the_effective_policy_does(resolve):
     assert first.policy_hash != second.policy_hash
 
 
-@pytest.mark.parametrize("classification", [None, "public", "internal", "confidential"])
+def test_a_confidential_resolution_leaves_a_receipt_too(resolve):
+    assert resolve({"model": "acme/chat", "classification": "confidential"}).status_code == 200
+    assert Receipt.objects.get().model == "acme/chat"
+
+
+@pytest.mark.parametrize("classification", [None, "public", "internal"])
 def test_other_classifications_leave_no_receipt(resolve, classification):
     body = {"model": "acme/chat"}
     if classification:

@@ -32,10 +32,11 @@ class _Account:
         self.pk, self.slug = pk, slug
 
 
-def _events(n=20_000, seed=1, days=14, accounts=3):
+def _events(n=20_000, seed=1, days=14, accounts=3, **options):
     senders = [_Account(i, f"team-{i}") for i in range(accounts)]
+    options.setdefault("unknown_share", 0.002)
     traffic = synthetic.Traffic(
-        senders, {0: ["aa0000000001"]}, ROUTES, days=days, now=NOW, seed=seed
+        senders, {0: ["aa0000000001"]}, ROUTES, days=days, now=NOW, seed=seed, **options
     )
     stream = traffic.events()
     return [next(stream) for _ in range(n)]
@@ -97,7 +98,7 @@ def test_latency_is_spread_like_a_log_normal(events):
     assert 2 < p99 / p50 < 20
 
 
-def test_a_few_events_go_to_routes_the_catalog_does_not_know(events):
+def test_a_few_events_go_to_routes_the_catalog_does_not_know_when_asked(events):
     known = {(r.model, r.provider) for r in ROUTES}
     unknown = [e for e in events if (e.model, e.provider) not in known]
     assert 0 < len(unknown) < 0.01 * len(events)
@@ -126,15 +127,13 @@ def test_the_same_seed_gives_the_same_events():
 # --- Storing -----------------------------------------------------------------------------------
 
 
-def test_events_are_ingested_in_batches_of_five_thousand(db, personas, monkeypatch):
+def test_events_are_ingested_in_batches_of_five_thousand(personas, small_catalog, monkeypatch):
     sizes = []
     monkeypatch.setattr(
         synthetic, "ingest", lambda batch: sizes.append(len(batch)) or IngestResult(len(batch), 0)
     )
     reported = []
-    result = synthetic.generate(
-        [personas.account], days=3, events=12_001, routes=ROUTES, progress=reported.append
-    )
+    result = synthetic.generate([personas.account], days=3, events=12_001, progress=reported.append)
     assert sizes == reported == [5_000, 5_000, 2_001]
     assert result == IngestResult(12_001, 0)
 
@@ -182,9 +181,29 @@ def test_the_command_creates_demo_accounts_with_a_key_when_there_are_too_few(
         assert _requests(account) > 0
 
 
-def test_unknown_routes_land_in_the_privacy_teams_list(db, small_catalog, monkeypatch):
-    monkeypatch.setattr(synthetic, "UNKNOWN_SHARE", 0.2)
-    call_command("generate_usage", "--events", "200", "--days", "1", stdout=StringIO())
+def test_a_key_sends_only_to_the_routes_it_is_allowed():
+    allowed = frozenset({("openai/gpt-4o", "azure"), ("anthropic/claude-opus-4", "anthropic")})
+    events = _events(3_000, unknown_share=0, allowed=lambda account, key: allowed)
+    assert {(e.model, e.provider) for e in events} == allowed
+
+
+def test_a_key_allowed_nothing_sends_nothing():
+    nothing = lambda account, key: frozenset() if account == 1 else None  # noqa: E731
+    events = _events(2_000, unknown_share=0, allowed=nothing)
+    assert {e.account for e in events} == {"team-0", "team-2"}
+
+
+def test_unknown_routes_land_in_the_privacy_teams_list(db, small_catalog):
+    call_command(
+        "generate_usage",
+        "--events",
+        "200",
+        "--days",
+        "1",
+        "--unknown-share",
+        "0.2",
+        stdout=StringIO(),
+    )
     flagged = set(Route.objects.flagged().values_list("model", "provider"))
     assert flagged and flagged <= set(synthetic.UNKNOWN_ROUTES)
     assert not Route.objects.filter(known=True).exclude(model__startswith="acme/").exists()
@@ -208,3 +227,28 @@ def test_seed_demo_gives_the_demo_account_usage_once(db, small_catalog, monkeypa
     assert _requests(demo) == 300
     call_command("seed_demo", "--usage-events", "300", stdout=StringIO())
     assert _requests(demo) == 300
+
+
+def _stored_routes(account) -> set[tuple[str, str, str | None]]:
+    rows = UsageEvent.objects.filter(account=account)
+    return set(rows.values_list("route__model", "route__provider", "api_key__prefix"))
+
+
+def test_generated_traffic_goes_only_where_the_account_and_key_settings_allow(
+    personas, small_catalog
+):
+    from dashboard import privacy
+
+    privacy.save_defaults(personas.account, {"classification": "internal"})
+    strict, _ = ApiKey.issue(name="Strict", account=personas.account)
+    loose, _ = ApiKey.issue(name="Loose", account=personas.account)
+    privacy.save_guardrail(strict, {"classification": "confidential"})
+
+    synthetic.generate([personas.account], days=2, events=2_000, seed=5)
+
+    sent = _stored_routes(personas.account)
+    assert {(m, p) for m, p, key in sent if key == strict.prefix} == {("acme/chat", "safe-ai")}
+    assert {(m, p) for m, p, key in sent if key == loose.prefix} == {
+        ("acme/chat", "safe-ai"),
+        ("acme/chat", "month-ai"),
+    }

@@ -19,6 +19,7 @@ DEMO_OWNER = "owner@demo.anyapi.test"
 DEMO_PRIVACY = "privacy@anyapi.test"
 DEMO_USAGE_DAYS = 14
 DEMO_USAGE_SEED = 2026
+DEMO_REGULATED_CERTIFICATIONS = ("hipaa",)
 
 
 class Command(BaseCommand):

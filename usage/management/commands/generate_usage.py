@@ -19,9 +19,19 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=14, metavar="D")
         parser.add_argument("--events", type=int, default=20_000, metavar="N")
         parser.add_argument("--seed", type=int, help="the same seed repeats the same traffic")
+        parser.add_argument(
+            "--unknown-share",
+            type=float,
+            default=0.0,
+            metavar="S",
+            help="share of events sent to routes the catalog does not know, as a misconfigured "
+            "gateway would (default 0: every event goes where the key's settings allow)",
+        )
 
-    def handle(self, accounts, days, events, seed, **options):
+    def handle(self, accounts, days, events, seed, unknown_share, **options):
         _check(accounts, days, events)
+        if not 0 <= unknown_share <= 1:
+            raise CommandError("--unknown-share must be between 0 and 1.")
         try:
             routes = synthetic.catalog_routes()
         except synthetic.NoCatalog as exc:
@@ -30,8 +40,16 @@ class Command(BaseCommand):
         bar, started = ProgressBar(events, sys.stderr, " events"), time.monotonic()
         try:
             result = synthetic.generate(
-                targets, days=days, events=events, seed=seed, routes=routes, progress=bar.advance
+                targets,
+                days=days,
+                events=events,
+                seed=seed,
+                routes=routes,
+                unknown_share=unknown_share,
+                progress=bar.advance,
             )
+        except synthetic.NothingAllowed as exc:
+            raise CommandError(str(exc)) from None
         finally:
             bar.close()
         self.stdout.write(
