@@ -12,7 +12,16 @@ from pydantic import (
     model_validator,
 )
 
-from catalog.policy.vocabulary import POLICY_FIELDS, Publishing, Retention, Safety, Training, values
+from catalog import evidence
+from catalog.policy.vocabulary import (
+    POLICY_FIELDS,
+    Basis,
+    Publishing,
+    Retention,
+    Safety,
+    Training,
+    values,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=60)]
 MODEL_SLUG = r"^[a-z0-9][a-z0-9._:-]*(/[a-z0-9][a-z0-9._:-]*)?$"
@@ -21,15 +30,64 @@ Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$",
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
 PolicyField = Literal[(*POLICY_FIELDS, "headquarters")]
+# A note says why a field is unknown (or what a value leaves out); "general": the whole policy.
+NoteKey = Literal[(*POLICY_FIELDS, "headquarters", "general")]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+Quote = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Words = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+Domain = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"),
+]
+Alias = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+# An OpenRouter endpoint tag: `<provider>/<variant>`, e.g. `deepinfra/turbo`.
+EndpointTag = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$", max_length=120)
+]
+
+
+class Corroboration(Strict):
+    """A third-party page that agrees with the value: shown as such, never carries it."""
+
+    url: Url
+    note: Words
+
+
 class Evidence(Strict):
-    passage: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-    url: Url | None = None
+    """A field's evidence object; the older `passage`/`url` are read as `quote`/`source_url`."""
+
+    quote: Quote
+    source_url: Url | None = None
+    captured_at: date | None = Field(default=None, strict=False)
+    basis: Literal[values(Basis)] = Basis.PUBLIC.value
+    reference: Words | None = None
+    condition: Words | None = None
+    corroboration: list[Corroboration] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def older_spelling(cls, data):
+        if isinstance(data, str):  # a bare quote: its page is the policy's source_url
+            return {"quote": data}
+        if isinstance(data, dict) and ("passage" in data or "url" in data):
+            data = dict(data)
+            for old, new in (("passage", "quote"), ("url", "source_url")):
+                if old in data:
+                    if new in data:
+                        raise ValueError(f"give {new!r} or the older {old!r}, not both")
+                    data[new] = data.pop(old)
+        return data
+
+    @model_validator(mode="after")
+    def reference_only_by_agreement(self):
+        if self.reference is not None and self.basis != Basis.AGREEMENT:
+            raise ValueError("a contract reference goes with basis 'agreement'")
+        return self
 
 
 class PolicyIn(Strict):
@@ -44,7 +102,8 @@ class PolicyIn(Strict):
     verified_by: str | None = None
     verified_at: date | None = Field(default=None, strict=False)
     review_due: date | None = Field(default=None, strict=False)
-    evidence: dict[PolicyField, str | Evidence] = {}
+    evidence: dict[PolicyField, Evidence] = {}
+    notes: dict[NoteKey, Words] = {}
 
     @model_validator(mode="after")
     def days_go_with_days(self):
@@ -66,11 +125,10 @@ class PolicyIn(Strict):
         return given
 
     def evidence_dict(self) -> dict:
+        """Every field's evidence in the one stored shape (catalog.evidence.normalise)."""
         return {
-            name: (
-                {"passage": item, "url": self.source_url}
-                if isinstance(item, str)
-                else {"passage": item.passage, "url": item.url or self.source_url}
+            name: evidence.normalise(
+                item.model_dump(exclude_none=True), self.source_url, self.verified_at
             )
             for name, item in sorted(self.evidence.items())
         }
@@ -79,19 +137,27 @@ class PolicyIn(Strict):
 class ProviderIn(Strict):
     slug: Slug
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    aliases: list[Alias] = []
     headquarters: Country | None = None
+    domains: list[Domain] = []
     policy: PolicyIn = PolicyIn()
+
+    def names(self) -> list[str]:
+        """What the provider may be called by, lower-cased: slug, display name and aliases."""
+        return list(dict.fromkeys(n.lower() for n in (self.slug, self.name, *self.aliases)))
 
 
 class ModelIn(Strict):
     slug: ModelSlug
     name: Annotated[str, StringConstraints(min_length=1, max_length=160)]
+    retired: bool = False
 
 
 class EndpointIn(Strict):
     model: ModelSlug
     provider: Slug
     enabled: bool = True
+    tags: list[EndpointTag] = []
     policy: PolicyIn | None = None
 
     @property
@@ -109,7 +175,8 @@ class CatalogFile(Strict):
         _unique("providers", [p.slug for p in self.providers])
         _unique("models", [m.slug for m in self.models])
         _unique("endpoints", [e.endpoint_id for e in self.endpoints])
-        providers, models = {p.slug for p in self.providers}, {m.slug for m in self.models}
+        _names_unique(self.providers)
+        providers, models = {p.slug: p for p in self.providers}, {m.slug for m in self.models}
         for index, endpoint in enumerate(self.endpoints):
             if endpoint.model not in models:
                 raise _located(f"endpoints.{index}.model", f"unknown model {endpoint.model!r}")
@@ -117,6 +184,7 @@ class CatalogFile(Strict):
                 raise _located(
                     f"endpoints.{index}.provider", f"unknown provider {endpoint.provider!r}"
                 )
+            _tags_name_their_provider(index, endpoint, providers[endpoint.provider])
         return self
 
 
@@ -128,6 +196,27 @@ class CatalogFileError(ValueError):
 
 def _located(path, message):
     return CatalogFileError(path, message)
+
+
+def _names_unique(providers):
+    """A name (slug, display name or alias) means one provider, whatever its case."""
+    owner = {}
+    for index, provider in enumerate(providers):
+        for name in provider.names():
+            if owner.setdefault(name, provider.slug) != provider.slug:
+                raise _located(
+                    f"providers.{index}.aliases",
+                    f"{name!r} already names provider {owner[name]!r}",
+                )
+
+
+def _tags_name_their_provider(index, endpoint, provider):
+    for position, tag in enumerate(endpoint.tags):
+        if tag.partition("/")[0] not in provider.names():
+            raise _located(
+                f"endpoints.{index}.tags.{position}",
+                f"tag {tag!r} does not start with a name of provider {provider.slug!r}",
+            )
 
 
 def _unique(section, keys):

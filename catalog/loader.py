@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.catalog_file import CatalogFile, PolicyIn
-from catalog.models import Endpoint, LanguageModel, PolicyVersion, Provider
+from catalog.models import CatalogState, Endpoint, LanguageModel, PolicyVersion, Provider
+from catalog.policy import snapshot
 from catalog.review import versions as review
 
 
@@ -37,6 +38,7 @@ def version_content(policy: PolicyIn, inherited: PolicyIn | None = None) -> dict
     content.update(
         source_url=policy.source_url or "",
         evidence=policy.evidence_dict(),
+        notes=dict(sorted(policy.notes.items())),
         verified_by=policy.verified_by or "",
         verified_at=dates_from.verified_at,
         review_due=dates_from.review_due,
@@ -50,12 +52,23 @@ def same_content(version: PolicyVersion | None, content: dict) -> bool:
     )
 
 
+def _keep(instance, **values) -> bool:
+    """Set what the file says on an existing row; whether anything changed."""
+    changed = [name for name, value in values.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, values[name])
+    if changed:
+        instance.save(update_fields=[*changed, "updated"])
+    return bool(changed)
+
+
 class Loader:
     def __init__(self, approve_as=None):
         self.approve_as = approve_as
         self.report = LoadReport()
         self.first_import = not PolicyVersion.objects.exists()
         self.started = timezone.now()
+        self.touched = False  # rows created or changed besides policy versions
 
     def load(self, catalog: CatalogFile) -> LoadReport:
         with transaction.atomic():
@@ -65,10 +78,14 @@ class Loader:
                 self._policy(provider, None, version_content(policy))
             for item in catalog.endpoints:
                 provider, provider_policy = providers[item.provider]
-                endpoint = self._endpoint(models[item.model], provider, item.enabled)
+                endpoint = self._endpoint(models[item.model], provider, item)
                 if item.policy is not None and not item.policy.is_empty():
                     content = version_content(item.policy, inherited=provider_policy)
                     self._policy(provider, endpoint, content)
+            if self.touched and not (self.report.imported or self.report.approved):
+                # New endpoints and changed names must reach every process's snapshot too.
+                CatalogState.bump()
+                snapshot.announce_change()
         return self.report
 
     def _provider(self, item) -> Provider:
@@ -76,20 +93,24 @@ class Loader:
             slug=item.slug, defaults={"name": item.name, "headquarters": item.headquarters or ""}
         )
         self.report.created["providers"] += created
+        # Names and domains say who the provider is, not what it promises: the file keeps them.
+        self.touched |= created | _keep(provider, aliases=item.aliases, domains=item.domains)
         return provider
 
     def _model(self, item) -> LanguageModel:
         model, created = LanguageModel.objects.get_or_create(
-            slug=item.slug, defaults={"name": item.name}
+            slug=item.slug, defaults={"name": item.name, "retired": item.retired}
         )
         self.report.created["models"] += created
+        self.touched |= _keep(model, retired=item.retired)
         return model
 
-    def _endpoint(self, model, provider, enabled) -> Endpoint:
+    def _endpoint(self, model, provider, item) -> Endpoint:
         endpoint, created = Endpoint.objects.get_or_create(
-            model=model, provider=provider, defaults={"enabled": enabled}
+            model=model, provider=provider, defaults={"enabled": item.enabled, "tags": item.tags}
         )
         self.report.created["endpoints"] += created
+        self.touched |= created | _keep(endpoint, tags=item.tags)
         return endpoint
 
     def _policy(self, provider, endpoint, content) -> None:

@@ -10,6 +10,12 @@ class Provider(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=120)
     headquarters = models.CharField(max_length=2, blank=True, help_text="ISO country code")
+    aliases = models.JSONField(
+        default=list, blank=True, help_text="other names: OpenRouter's slug and display names"
+    )
+    domains = models.JSONField(
+        default=list, blank=True, help_text="own registrable domains; evidence must be on them"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -19,10 +25,15 @@ class Provider(models.Model):
     def __str__(self):
         return self.name
 
+    def names(self) -> list[str]:
+        """Slug, display name and aliases, lower-cased: what a request may call it."""
+        return list(dict.fromkeys(n.lower() for n in (self.slug, self.name, *self.aliases)))
+
 
 class LanguageModel(models.Model):
     slug = models.CharField(max_length=120, unique=True)
     name = models.CharField(max_length=160)
+    retired = models.BooleanField(default=False, help_text="no provider serves it any more")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -35,7 +46,7 @@ class LanguageModel(models.Model):
 
 class EndpointQuerySet(models.QuerySet):
     def routable(self):
-        return self.filter(enabled=True)
+        return self.filter(enabled=True, model__retired=False)
 
 
 class Endpoint(models.Model):
@@ -44,6 +55,9 @@ class Endpoint(models.Model):
     model = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="endpoints")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="endpoints")
     enabled = models.BooleanField(default=True)
+    tags = models.JSONField(
+        default=list, blank=True, help_text="OpenRouter endpoint tags, e.g. deepinfra/turbo"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -64,6 +78,10 @@ class Endpoint(models.Model):
     @property
     def endpoint_id(self) -> str:
         return f"{self.model.slug}@{self.provider.slug}"
+
+    @property
+    def is_routable(self) -> bool:
+        return self.enabled and not self.model.retired
 
 
 class PolicyFields(models.Model):
@@ -127,7 +145,13 @@ class PolicyVersion(PolicyFields):
     number = models.PositiveIntegerField(help_text="version number within its provider/endpoint")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
     source_url = models.URLField(max_length=500, blank=True)
-    evidence = models.JSONField(default=dict, blank=True, help_text="field -> {passage, url}")
+    evidence = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="field -> {quote, source_url, captured_at, basis, reference, condition, "
+        "corroboration} (catalog.evidence.normalise)",
+    )
+    notes = models.JSONField(default=dict, blank=True, help_text="field -> why it is unknown")
     verified_by = models.CharField(max_length=254, blank=True)
     verified_at = models.DateField(null=True, blank=True)
     review_due = models.DateField(null=True, blank=True)
@@ -190,6 +214,7 @@ class PolicyVersion(PolicyFields):
         *PolicyFields.FIELDS,
         "source_url",
         "evidence",
+        "notes",
         "verified_by",
         "verified_at",
         "review_due",

@@ -90,6 +90,28 @@ class ResolveIn(PolicyRequest):
     model: ModelSlug
 
 
+class CorroborationOut(Schema):
+    url: str = Field(description="a third-party page; it corroborates, never carries the value")
+    note: str
+
+
+class EvidenceOut(Schema):
+    quote: str = Field(description="the provider's own sentence, verbatim")
+    source_url: str | None = Field(
+        description="the page the quote is on, on the provider's own domains (null for an "
+        "agreement without a public page)"
+    )
+    captured_at: str | None = Field(description="when that page said it (ISO date)")
+    basis: Literal[values(vocabulary.Basis)] = Field(
+        description="public: published by the provider; agreement: a contract AnyAPI holds"
+    )
+    reference: str | None = Field(description="the contract's reference, with basis agreement")
+    condition: str | None = Field(
+        description="the condition of a conditional promise, and why it holds here, in plain words"
+    )
+    corroboration: list[CorroborationOut]
+
+
 class PolicyOut(Schema):
     training: str
     retention: str
@@ -99,8 +121,13 @@ class PolicyOut(Schema):
     certifications: list[str]
     regions: list[str]
     headquarters: str | None
+    verified_at: str | None
     review_due: str | None
     stale: bool
+    evidence: dict[str, EvidenceOut] = Field(
+        description="for every field that is not unknown (retention_days under retention)"
+    )
+    notes: dict[str, str] = Field(description="field -> why it is unknown, in plain words")
 
 
 class EndpointOut(Schema):
@@ -145,6 +172,20 @@ class ResolveOut(Schema):
 class EndpointListOut(Schema):
     catalog_version: int
     endpoints: list[EndpointOut]
+
+
+class ProviderOut(Schema):
+    slug: str
+    name: str
+    aliases: list[str] = Field(description="other names: OpenRouter's slug and display names")
+    headquarters: str | None
+    policy: PolicyOut = Field(description="the provider's default policy, before any override")
+    endpoints: int = Field(description="how many endpoints the provider serves in the catalog")
+
+
+class ProviderListOut(Schema):
+    catalog_version: int
+    providers: list[ProviderOut]
 
 
 class RelaxationOut(Schema):

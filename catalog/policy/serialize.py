@@ -1,18 +1,54 @@
 """JSON shapes of resolutions, shared by the API and the pages (PRODUCT.md §3)."""
 
+from collections.abc import Mapping
 from datetime import date
 
 from catalog.policy import resolver
+from catalog.policy.compile import PolicyDetails, Published, PublishedProvider
+
+NO_DETAILS = PolicyDetails({}, {}, None)
 
 
-def endpoint_dict(endpoint: resolver.Endpoint, today: date) -> dict:
-    policy = endpoint.policy.as_dict()
-    policy["stale"] = endpoint.policy.is_stale(today)
+def evidence_item(item: Mapping) -> dict:
+    """A field's evidence as the API shows it: optional parts are null or empty, never absent."""
+    return {
+        "quote": item["quote"],
+        "source_url": item["source_url"] or None,
+        "captured_at": item["captured_at"],
+        "basis": item["basis"],
+        "reference": item["reference"] or None,
+        "condition": item["condition"] or None,
+        "corroboration": [{"url": c["url"], "note": c["note"]} for c in item["corroboration"]],
+    }
+
+
+def policy_dict(policy: resolver.Policy, details: PolicyDetails, today: date) -> dict:
+    out = policy.as_dict()
+    out["stale"] = policy.is_stale(today)
+    out["verified_at"] = details.verified_at.isoformat() if details.verified_at else None
+    out["evidence"] = {name: evidence_item(item) for name, item in details.evidence.items()}
+    out["notes"] = dict(details.notes)
+    return out
+
+
+def endpoint_dict(endpoint: resolver.Endpoint, today: date, published: Published) -> dict:
+    details = published.endpoints.get(endpoint.id, NO_DETAILS)
     return {
         "endpoint": endpoint.id,
         "provider": endpoint.provider,
         "model": endpoint.model,
-        "policy": policy,
+        "policy": policy_dict(endpoint.policy, details, today),
+    }
+
+
+def provider_dict(provider: PublishedProvider, today: date) -> dict:
+    return {
+        "slug": provider.slug,
+        "name": provider.name,
+        "aliases": list(provider.aliases),
+        "headquarters": provider.policy.headquarters,
+        "policy": policy_dict(provider.policy, provider.details, today),
+        "endpoints": provider.endpoints,
     }
 
 
@@ -27,12 +63,12 @@ def exclusion_dict(exclusion: resolver.Exclusion) -> dict:
     }
 
 
-def resolution_dict(resolution: resolver.Resolution, today: date) -> dict:
+def resolution_dict(resolution: resolver.Resolution, today: date, published: Published) -> dict:
     return {
         "model": resolution.model,
         "catalog_version": resolution.catalog_version,
         "effective_policy": resolution.effective.as_dict(),
-        "eligible": [endpoint_dict(e, today) for e in resolution.eligible],
+        "eligible": [endpoint_dict(e, today, published) for e in resolution.eligible],
         "excluded": [exclusion_dict(x) for x in resolution.excluded],
     }
 

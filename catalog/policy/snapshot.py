@@ -14,12 +14,13 @@ from django.db import transaction
 
 from catalog.models import CatalogState
 from catalog.policy import resolver
-from catalog.policy.compile import compile_catalog
+from catalog.policy.compile import Published, compile_snapshot
 
 VERSION_CACHE_KEY = "catalog:version"
 
 _lock = threading.Lock()
-_snapshot: resolver.Catalog | None = None
+# One reference to both halves, so a reader without the lock never pairs two versions.
+_snapshot: tuple[resolver.Catalog, Published] | None = None
 _checked_at = 0.0
 
 
@@ -41,16 +42,30 @@ def shared_version() -> int:
 
 
 def get_catalog() -> resolver.Catalog:
+    return _current()[0]
+
+
+def get_published() -> Published:
+    """The evidence, notes, names and tags of the catalog `get_catalog` returns."""
+    return _current()[1]
+
+
+def get_both() -> tuple[resolver.Catalog, Published]:
+    """The compiled catalog and its evidence, of one version."""
+    return _current()
+
+
+def _current() -> tuple[resolver.Catalog, Published]:
     global _snapshot, _checked_at
-    now = time.monotonic()
-    if _snapshot is not None and now - _checked_at < settings.CATALOG_VERSION_CHECK_SECONDS:
-        return _snapshot
+    now, current = time.monotonic(), _snapshot
+    if current is not None and now - _checked_at < settings.CATALOG_VERSION_CHECK_SECONDS:
+        return current
     version = shared_version()
     with _lock:
-        if _snapshot is None or _snapshot.version < version:
-            _snapshot = compile_catalog()
-            if _snapshot.version > version:  # a lost publish: heal the shared value
-                publish_version(_snapshot.version)
+        if _snapshot is None or _snapshot[0].version < version:
+            _snapshot = compile_snapshot()
+            if _snapshot[0].version > version:  # a lost publish: heal the shared value
+                publish_version(_snapshot[0].version)
         _checked_at = now
         return _snapshot
 

@@ -39,6 +39,14 @@ class Publishing(StrEnum):
     UNKNOWN = "unknown"
 
 
+class Basis(StrEnum):
+    """What a field's evidence rests on: the provider's published text, or a contract AnyAPI
+    holds (entered by the privacy team with its reference)."""
+
+    PUBLIC = "public"
+    AGREEMENT = "agreement"
+
+
 class Classification(StrEnum):
     """Data classes, declared from the loosest to the strictest: the order is their rank."""
 

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.evidence import normalise
 from catalog.models import (
     Fetch,
     PolicyChange,
@@ -156,8 +157,9 @@ def evidence_missing(source, text: str) -> list[str]:
     missing = []
     for version in PolicyVersion.objects.current().filter(provider=source.provider):
         for field, evidence in sorted(version.evidence.items()):
-            quoted_here = (evidence.get("url") or version.source_url) == source.url
-            if quoted_here and not diffing.passage_found(evidence.get("passage", ""), text):
+            item = normalise(evidence, version.source_url)
+            quoted_here = item["source_url"] == source.url
+            if quoted_here and not diffing.passage_found(item["quote"], text):
                 missing.append(f"{version.subject}: {field}")
     return missing
 
@@ -179,7 +181,7 @@ def _proposed_version(source, after: SourceText) -> PolicyVersion | None:
 
 def _json_evidence(document: dict, url: str) -> dict:
     return {
-        field: {"passage": str(passage), "url": url}
+        field: normalise(str(passage), url, timezone.localdate())
         for field, passage in sorted(document.get("evidence", {}).items())
     }
 

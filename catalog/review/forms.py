@@ -6,6 +6,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
+from catalog.evidence import AGREEMENT, PUBLIC, normalise
 from catalog.models import PolicyFields, PolicyVersion
 from catalog.policy import vocabulary
 from catalog.policy.vocabulary import CHOICE_FIELDS, FIELD_LABELS, SET_FIELDS
@@ -53,27 +54,69 @@ def _initial(base: PolicyVersion | None) -> dict:
         value = getattr(base, name)
         initial[name] = ", ".join(value) if name in SET_FIELDS and value else value
     for name, evidence in base.evidence.items():
-        initial[f"evidence_{name}"] = evidence.get("passage", "")
+        initial[f"evidence_{name}"] = evidence["quote"]
+        initial[f"evidence_url_{name}"] = evidence["source_url"]
+        initial[f"evidence_basis_{name}"] = evidence["basis"]
+        initial[f"evidence_reference_{name}"] = evidence["reference"]
+        initial[f"evidence_condition_{name}"] = evidence["condition"]
     if base.review_due and base.review_due > today:
         initial["review_due"] = base.review_due
     return initial
 
 
+EVIDENCE_PARTS = ("url", "basis", "reference", "condition")
+EVIDENCE_FIELDS = tuple(name for name in PolicyVersion.FIELDS if name != "retention_days")
+
+
+def _evidence_fields(name) -> dict:
+    label = FIELD_LABELS[name].lower()
+    return {
+        f"evidence_{name}": forms.CharField(
+            label=f"Evidence: {label}",
+            required=False,
+            max_length=2000,
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text="The provider's own sentence, verbatim.",
+        ),
+        f"evidence_url_{name}": forms.URLField(
+            label=f"Page quoted for {label}",
+            required=False,
+            max_length=500,
+            assume_scheme="https",
+            help_text="On one of the provider's own domains; empty: the change's source.",
+        ),
+        f"evidence_basis_{name}": forms.ChoiceField(
+            label=f"Basis of {label}",
+            choices=[(PUBLIC, "published by the provider"), (AGREEMENT, "our agreement")],
+            required=False,
+        ),
+        f"evidence_reference_{name}": forms.CharField(
+            label=f"Contract reference for {label}",
+            required=False,
+            max_length=300,
+            help_text="With basis “our agreement”.",
+        ),
+        f"evidence_condition_{name}": forms.CharField(
+            label=f"Condition of {label}",
+            required=False,
+            max_length=1000,
+            help_text="Only if the promise holds on a condition; in plain words.",
+        ),
+    }
+
+
 class PolicyFieldsForm(forms.Form):
-    """A provider default's field values, each with its evidence passage. `base` is the version
-    the values start from; new passages are quoted from `evidence_url`."""
+    """A provider default's field values, each with its evidence: the quoted sentence, its page,
+    its basis. `base` is the version the values start from; a quote with no page of its own is
+    quoted from `evidence_url`."""
 
     def __init__(self, *args, base: PolicyVersion | None, evidence_url: str = "", **kwargs):
         super().__init__(*args, initial=_initial(base), **kwargs)
         self.base, self.evidence_url = base, evidence_url
         for name in PolicyVersion.FIELDS:
             self.fields[name] = self._value_field(name)
-            self.fields[f"evidence_{name}"] = forms.CharField(
-                label=f"Evidence: {FIELD_LABELS[name].lower()}",
-                required=False,
-                max_length=1000,
-                widget=forms.Textarea(attrs={"rows": 2}),
-            )
+            if name in EVIDENCE_FIELDS:
+                self.fields.update(_evidence_fields(name))
         self.fields["review_due"] = forms.DateField(
             label="Review due",
             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -98,8 +141,17 @@ class PolicyFieldsForm(forms.Form):
         )
 
     def pairs(self):
-        """Each policy field next to its evidence passage, for the template."""
-        return [(self[name], self[f"evidence_{name}"]) for name in PolicyVersion.FIELDS]
+        """Each policy field next to its evidence inputs (none for retention days, which the
+        retention quote carries), for the template."""
+        return [
+            (self[name], self._evidence_inputs(name) if name in EVIDENCE_FIELDS else [])
+            for name in PolicyVersion.FIELDS
+        ]
+
+    def _evidence_inputs(self, name):
+        return [self[f"evidence_{name}"]] + [
+            self[f"evidence_{part}_{name}"] for part in EVIDENCE_PARTS
+        ]
 
     def clean(self):
         data = super().clean()
@@ -127,15 +179,32 @@ class PolicyFieldsForm(forms.Form):
         return values
 
     def _evidence(self) -> dict:
+        """Evidence as entered; an unchanged quote from an unchanged page keeps its capture
+        date and corroboration, a new one is captured today."""
         old = self.base.evidence if self.base else {}
-        evidence = {k: v for k, v in old.items() if k not in PolicyVersion.FIELDS}
-        for name in PolicyVersion.FIELDS:
-            passage = self.cleaned_data[f"evidence_{name}"]
-            if not passage:
+        evidence = {k: v for k, v in old.items() if k not in EVIDENCE_FIELDS}
+        for name in EVIDENCE_FIELDS:
+            entered = self._entered_evidence(name)
+            if entered is None:
                 continue
             kept = old.get(name)
-            if kept and kept.get("passage", "").strip() == passage:
-                evidence[name] = kept
-            else:
-                evidence[name] = {"passage": passage, "url": self.evidence_url}
+            same = kept and all(kept[k] == entered[k] for k in ("quote", "source_url"))
+            new = normalise(entered, captured=timezone.localdate())
+            evidence[name] = {**kept, **entered} if same else new
         return evidence
+
+    def _entered_evidence(self, name) -> dict | None:
+        data = self.cleaned_data
+        quote = (data.get(f"evidence_{name}") or "").strip()
+        if not quote:
+            return None
+        basis = data.get(f"evidence_basis_{name}") or PUBLIC
+        page = data.get(f"evidence_url_{name}") or ("" if basis == AGREEMENT else self.evidence_url)
+        item = {
+            "quote": quote,
+            "source_url": page,
+            "basis": basis,
+            "reference": (data.get(f"evidence_reference_{name}") or "").strip(),
+            "condition": (data.get(f"evidence_condition_{name}") or "").strip(),
+        }
+        return item

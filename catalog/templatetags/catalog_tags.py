@@ -1,5 +1,6 @@
 from django import template
 
+from catalog.evidence import SECONDARY_ONLY, evidence_key, host_of, is_known
 from catalog.models import PolicyVersion
 from catalog.policy.vocabulary import FIELD_LABELS
 
@@ -24,20 +25,41 @@ def policy_value(value) -> str:
 
 @register.filter
 def policy_rows(version: PolicyVersion) -> list[dict]:
-    """One row per field: overrides show only what they change; defaults show every field."""
+    """One row per field: overrides show only what they change; defaults show every field.
+    A known value shows its evidence; an unknown one the note saying why it is unknown."""
     rows = []
     for name in PolicyVersion.FIELDS:
         value = getattr(version, name)
         if value is None and (version.endpoint_id or name == "retention_days"):
             continue
-        rows.append(
-            {
-                "label": FIELD_LABELS[name],
-                "value": "not stated — counts as unknown" if value is None else _shown(value),
-                "evidence": version.evidence.get(name),
-            }
-        )
+        rows.append(_row(FIELD_LABELS[name], value, version, evidence_key(name)))
     return rows
+
+
+@register.filter
+def headquarters_row(version: PolicyVersion | None) -> dict | None:
+    if version is None:
+        return None
+    return _row("Headquarters", version.provider.headquarters or None, version, "headquarters")
+
+
+def _row(label, value, version, key) -> dict:
+    known = is_known(value)
+    evidence = version.evidence.get(key) if known and key != "retention_days" else None
+    note = version.notes.get(key, "")
+    return {
+        "label": label,
+        "value": "not stated — counts as unknown" if value is None else _shown(value),
+        "known": known,
+        "evidence": evidence,
+        "note": note,
+        "secondary_only": not known and SECONDARY_ONLY in note.lower(),
+    }
+
+
+@register.filter
+def host(url: str) -> str:
+    return host_of(url)
 
 
 @register.filter

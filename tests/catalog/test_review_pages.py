@@ -568,8 +568,13 @@ def test_edited_values_become_a_proposed_version_with_evidence_from_the_source(
     assert version.regions == ["us"] and version.certifications is None
     assert version.review_due == date(2099, 6, 1)
     assert version.evidence["retention"] == {
-        "passage": "API inputs are deleted after 90 days.",
-        "url": "https://month-ai.example/api-data",
+        "quote": "API inputs are deleted after 90 days.",
+        "source_url": "https://month-ai.example/api-data",
+        "captured_at": date.today().isoformat(),
+        "basis": "public",
+        "reference": "",
+        "condition": "",
+        "corroboration": [],
     }
     assert ReviewEvent.objects.get().action == "edited"
 

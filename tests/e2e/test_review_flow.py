@@ -125,7 +125,9 @@ def test_a_detected_change_is_edited_by_one_reviewer_and_approved_by_a_second(
     first.get_by_text("Edit field values").click()
     days = _field_pair(first, "Retention days")
     days.get_by_label("Retention days", exact=True).fill("90")
-    days.get_by_label("Evidence passage").fill("API inputs are deleted after 90 days")
+    # The retention quote carries the days too.
+    retention = _field_pair(first, "Retention")
+    retention.get_by_label("Evidence passage").fill("API inputs are deleted after 90 days")
     first.get_by_label("Why (required").fill("The page now keeps inputs for 90 days.")
     screenshot(first, "change-edit")
     first.get_by_role("button", name="Save field values").click()
