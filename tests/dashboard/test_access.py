@@ -47,7 +47,7 @@ def test_every_view_declares_who_may_call_it():
 def test_every_api_operation_requires_a_key_or_is_public_on_purpose():
     from core.api import api
 
-    public_on_purpose = {"/openapi.json", "/v1/catalog/endpoints"}
+    public_on_purpose = {"/openapi.json", "/v1/catalog/endpoints", "/v1/catalog/providers"}
     unguarded = []
     for prefix, router in api._routers:
         for path, path_view in router.path_operations.items():
