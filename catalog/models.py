@@ -281,7 +281,6 @@ class PolicySource(models.Model):
     url = models.URLField(max_length=500)
     select = models.CharField(max_length=300, blank=True, help_text="CSS selector of the text")
     remove = models.JSONField(default=list, blank=True, help_text="CSS selectors to drop")
-    strip_params = models.JSONField(default=list, blank=True, help_text="query parameters to drop")
     interval_hours = models.PositiveIntegerField(default=12)
     enabled = models.BooleanField(default=True)
     next_run_at = models.DateTimeField(null=True, blank=True)
@@ -292,6 +291,7 @@ class PolicySource(models.Model):
     )
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    last_error_kind = models.CharField(max_length=20, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     failure_streak = models.PositiveIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True)
@@ -343,6 +343,7 @@ class Fetch(models.Model):
     status = models.PositiveIntegerField(null=True, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    error_kind = models.CharField(max_length=20, blank=True)
     elapsed_ms = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -363,7 +364,8 @@ class SourceText(models.Model):
     source = models.ForeignKey(PolicySource, on_delete=models.CASCADE, related_name="texts")
     snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="texts")
     text = models.TextField()
-    text_hash = models.CharField(max_length=64)
+    text_hash = models.CharField(max_length=64, help_text="SHA-256 of the comparison key")
+    extractor = models.PositiveSmallIntegerField(default=1, help_text="extraction rules version")
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -385,6 +387,7 @@ class PolicyChange(models.Model):
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
         APPROVED = "approved"
         REJECTED = "rejected"
+        WITHDRAWN = "withdrawn"  # the page went back to the approved text before a decision
 
     source = models.ForeignKey(
         PolicySource, on_delete=models.CASCADE, null=True, blank=True, related_name="changes"
@@ -401,9 +404,13 @@ class PolicyChange(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     material = models.BooleanField(default=False)
-    diff = models.JSONField(default=list, blank=True, help_text="word-level [op, before, after]")
+    diff = models.JSONField(default=list, blank=True, help_text="[op, before, after] sentence runs")
     evidence_missing = models.JSONField(default=list, blank=True)
     summary = models.CharField(max_length=300, blank=True)
+    # Raised by every update (a newer detection, edited field values): what a reviewer's
+    # decision is bound to.
+    revision = models.PositiveIntegerField(default=1)
+    history = models.JSONField(default=list, blank=True, help_text="texts this change replaced")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -1,7 +1,6 @@
-"""The safe policy fetcher and the normalizers that turn what it fetched into stable text.
+"""The safe policy fetcher: what it fetched is turned into text by `normalize`.
 
-No Django here: the glue builds a `FetchPolicy` from settings and calls `fetch`,
-`normalize_html` or `normalize_json`.
+No Django here: the glue builds a `FetchPolicy` from settings and calls `fetch`.
 
 `fetch` resolves each host once, refuses non-public addresses (unless the host is explicitly
 allowed) and cloud metadata addresses (always), then connects to the vetted address itself while
@@ -12,29 +11,18 @@ at a time.
 
 import hashlib
 import ipaddress
-import json
 import math
-import re
 import socket
 import ssl
 import time
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import httpx
-import lxml.etree
-import lxml.html
-from cssselect import HTMLTranslator, SelectorError
-from pydantic import TypeAdapter, ValidationError
-
-from catalog.catalog_file import PolicyIn, Slug
-from catalog.policy.vocabulary import POLICY_FIELDS
 
 DEFAULT_USER_AGENT = "AnyAPI-PolicyWatcher/1.0 (+privacy team)"
 DEFAULT_CONTENT_TYPES = frozenset(
@@ -108,10 +96,6 @@ class FetchError(Exception):
         super().__init__(f"{kind}: {message}")
         self.kind, self.message, self.url = kind, message, url
         self.status, self.retry_after = status, retry_after
-
-
-class ExtractionError(ValueError):
-    """The fetched document cannot be turned into policy text or a policy."""
 
 
 # --- fetching ------------------------------------------------------------------------------
@@ -393,265 +377,3 @@ def _read_capped(response: httpx.Response, url, policy: FetchPolicy, deadline) -
         deadline.remaining()
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-# --- HTML normalization --------------------------------------------------------------------
-
-_INVISIBLE = (
-    "//head | //script | //style | //noscript | //template | //svg | //iframe | //nav"
-    " | //*[@role='navigation'] | //*[@hidden]"
-    " | //*[contains(translate(@style, ' ', ''), 'display:none')]"
-)
-_BLOCK_TAGS = frozenset(
-    {
-        *("address", "article", "aside", "blockquote", "body", "caption", "dd", "details"),
-        *("dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form"),
-        *("h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre"),
-        *("section", "summary", "table", "tbody", "tfoot", "thead", "tr", "ul"),
-    }
-)
-_CELL_TAGS = frozenset({"td", "th"})
-_CHROME_TAGS = frozenset({"header", "footer", "aside"})
-_CHROME_ROLES = frozenset({"banner", "contentinfo", "complementary"})
-_TRACKING_PARAMS = frozenset({"gclid", "fbclid", "mc_eid", "mc_cid", "msclkid"})
-_SESSION_PARAMS = frozenset({"jsessionid", "sid", "phpsessid"})
-_PATH_SESSION = re.compile(r";jsessionid=[^/?#;]*", re.IGNORECASE)
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
-_TIME = r"(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?\s*(?:[a-z]{2,4}|z)?)?"
-_DATE = (
-    rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
-    rf"(?:{_MONTH}\s+{_DAY},?\s+\d{{4}}|{_DAY}\s+{_MONTH},?\s+\d{{4}}|{_MONTH},?\s+\d{{4}}"
-    rf"|\d{{4}}-\d{{2}}-\d{{2}}(?:t\d{{2}}:\d{{2}}(?::\d{{2}})?z?)?|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}})"
-    rf"{_TIME}"
-)
-_STAMP_LABEL = r"(?:last\s+)?(?:updated|modified|revised|reviewed)"
-# A "last updated" stamp says nothing about the terms, wherever it sits; other date-only lines
-# ("Effective March 3, 2026") may be part of the policy and are dropped only in page chrome.
-_STAMP_LINE = re.compile(rf"{_STAMP_LABEL}(?:\s+on)?\s*:?\s*{_DATE}\.?", re.IGNORECASE)
-_DATE_LINE = re.compile(
-    rf"(?:(?:{_STAMP_LABEL}|effective(?:\s+date)?|published|posted)(?:\s+on)?\s*:?\s*)?{_DATE}\.?",
-    re.IGNORECASE,
-)
-
-
-def normalize_html(
-    html: bytes,
-    *,
-    select: str | None = None,
-    remove: Iterable[str] = (),
-    strip_params: Iterable[str] = (),
-) -> str:
-    """The visible text of the page (or of the `select`ed elements), one paragraph per line,
-    with links as `text <url>` minus tracking and session parameters, and date stamps dropped."""
-    document = _parse_html(html)
-    _drop(document.xpath(_INVISIBLE))
-    for selector in remove:
-        _drop(document.xpath(_css_to_xpath(selector)))
-    writer = _TextWriter(strip_params)
-    for root in _selected_roots(document, select):
-        writer.write(root, in_chrome=any(map(_is_chrome, root.iterancestors())))
-    lines = [line for line, in_chrome in writer.lines if not _is_date_stamp(line, in_chrome)]
-    if not lines:
-        raise ExtractionError("the page has no visible text")
-    return "\n".join(lines)
-
-
-def _parse_html(html: bytes):
-    """Parse as UTF-8 when the bytes are valid UTF-8; otherwise let libxml2 read the page's own
-    charset declaration. A parser per call: lxml parsers must not be shared between threads."""
-    try:
-        html.decode("utf-8")
-        encoding = "utf-8"
-    except UnicodeDecodeError:
-        encoding = None
-    parser = lxml.html.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True)
-    try:
-        return lxml.html.document_fromstring(html, parser=parser)
-    except (lxml.etree.ParserError, ValueError) as exc:
-        raise ExtractionError(f"not parseable as HTML: {exc}") from None
-
-
-def _drop(elements) -> None:
-    for element in elements:
-        if element.getparent() is not None:
-            element.drop_tree()
-
-
-def _selected_roots(document, select: str | None) -> list:
-    if select is None:
-        return [document]
-    matches = document.xpath(_css_to_xpath(select))
-    if not matches:
-        raise ExtractionError(f"select {select!r} matched nothing")
-    chosen = set(matches)
-    return [m for m in matches if not any(a in chosen for a in m.iterancestors())]
-
-
-def _is_chrome(element) -> bool:
-    return element.tag in _CHROME_TAGS or element.get("role") in _CHROME_ROLES
-
-
-def _is_date_stamp(line: str, in_chrome: bool) -> bool:
-    return bool(_STAMP_LINE.fullmatch(line) or (in_chrome and _DATE_LINE.fullmatch(line)))
-
-
-class _TextWriter:
-    """Collects (line, in_chrome) pairs: a line per block element, cells joined by ' | '."""
-
-    def __init__(self, strip_params: Iterable[str]):
-        self.lines: list[tuple[str, bool]] = []
-        self._parts: list[str] = []
-        self._strip = frozenset(name.lower() for name in strip_params)
-
-    def write(self, root, in_chrome: bool) -> None:
-        self._element(root, in_chrome)
-        self._flush(in_chrome)
-
-    def _element(self, element, parent_in_chrome: bool) -> None:
-        in_chrome = parent_in_chrome or _is_chrome(element)
-        if element.tag in _BLOCK_TAGS or element.tag == "br":
-            self._flush(parent_in_chrome)
-        if element.tag in _CELL_TAGS and "".join(self._parts).strip():
-            self._parts.append(" | ")
-        if element.tag == "a" and _is_followable(element.get("href")):
-            self._parts.append(self._link(element))
-        else:
-            self._children(element, in_chrome)
-        if element.tag in _BLOCK_TAGS:
-            self._flush(in_chrome)
-
-    def _children(self, element, in_chrome: bool) -> None:
-        self._parts.append(element.text or "")
-        for child in element:
-            self._element(child, in_chrome)
-            self._parts.append(child.tail or "")
-
-    def _link(self, element) -> str:
-        text = _collapse(element.text_content())
-        url = clean_url(element.get("href"), strip_params=self._strip)
-        return f"{text} <{url}>" if text else f"<{url}>"
-
-    def _flush(self, in_chrome: bool) -> None:
-        line = _collapse("".join(self._parts))
-        self._parts = []
-        if line:
-            self.lines.append((line, in_chrome))
-
-
-def _is_followable(href: str | None) -> bool:
-    href = (href or "").strip().lower()
-    return bool(href) and not href.startswith(("#", "javascript:"))
-
-
-def _collapse(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
-    return " ".join(text.split())
-
-
-def clean_url(url: str, *, strip_params: Iterable[str] = ()) -> str:
-    """`url` without tracking parameters (utm_*, gclid, fbclid, mc_eid, … and `strip_params`)
-    or session ids (jsessionid, sid, PHPSESSID), other parameters kept byte for byte."""
-    strip = frozenset(name.lower() for name in strip_params)
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    query = "&".join(
-        pair for pair in parts.query.split("&") if pair and not _is_volatile_param(pair, strip)
-    )
-    return urlunsplit(parts._replace(path=_PATH_SESSION.sub("", parts.path), query=query))
-
-
-def _is_volatile_param(pair: str, strip: frozenset[str]) -> bool:
-    name = unquote_plus(pair.split("=", 1)[0]).lower()
-    return (
-        name.startswith("utm_")
-        or name in _TRACKING_PARAMS
-        or name in _SESSION_PARAMS
-        or name in strip
-    )
-
-
-# --- CSS selectors, through cssselect ---------------------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def _css_to_xpath(selectors: str) -> str:
-    try:
-        return HTMLTranslator().css_to_xpath(selectors)
-    except SelectorError as exc:
-        raise ExtractionError(f"invalid CSS selector {selectors!r}: {exc}") from None
-
-
-# --- JSON sources --------------------------------------------------------------------------
-
-_SOURCE_KEYS = ("evidence", "policy", "provider")
-_SLUG = TypeAdapter(Slug)
-
-
-def normalize_json(data: bytes) -> dict:
-    """A machine-readable source, `{"provider", "policy", "evidence"}`, validated as strictly as
-    the catalog file and returned canonically: keys and set-like lists sorted. A policy field the
-    source leaves out is left out (the source says nothing about it), never filled in."""
-    document = _decode_json(data)
-    _refuse_unknown_keys(document, _SOURCE_KEYS, "")
-    for required in ("provider", "policy"):
-        if required not in document:
-            raise ExtractionError(f"{required}: missing")
-    return {
-        "evidence": _source_evidence(document.get("evidence", {})),
-        "policy": _source_policy(document["policy"]),
-        "provider": _source_provider(document["provider"]),
-    }
-
-
-def _decode_json(data: bytes) -> dict:
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ExtractionError(f"malformed JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise ExtractionError("the document must be a JSON object")
-    return document
-
-
-def _refuse_unknown_keys(mapping: dict, known: Iterable[str], prefix: str) -> None:
-    for key in mapping:
-        if key not in known:
-            raise ExtractionError(f"{prefix}{key}: unknown field")
-
-
-def _source_provider(value) -> str:
-    try:
-        return _SLUG.validate_python(value, strict=True)
-    except ValidationError as exc:
-        raise ExtractionError(f"provider: {exc.errors()[0]['msg']}") from None
-
-
-def _source_policy(value) -> dict:
-    if not isinstance(value, dict):
-        raise ExtractionError("policy: must be an object")
-    _refuse_unknown_keys(value, POLICY_FIELDS, "policy.")
-    try:
-        given = PolicyIn.model_validate(value).fields()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(["policy", *(str(part) for part in first["loc"])])
-        raise ExtractionError(f"{path}: {first['msg']}") from None
-    return dict(sorted(given.items()))
-
-
-def _source_evidence(value) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise ExtractionError("evidence: must be an object")
-    _refuse_unknown_keys(value, POLICY_FIELDS, "evidence.")
-    for name, passage in value.items():
-        if not isinstance(passage, str) or not passage.strip():
-            raise ExtractionError(f"evidence.{name}: must be a non-empty quoted passage")
-    return dict(sorted(value.items()))

@@ -2,6 +2,7 @@
 time from one run, at most REFRESH_CONCURRENCY hosts at once, and a cache lock per host so
 overlapping runs (beat and a "refresh now") take turns too."""
 
+import logging
 import random
 import threading
 import time
@@ -17,9 +18,18 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import PolicySource, RefreshRun
-from catalog.refresh.pipeline import CHANGED, FAILED, FETCHED, UNCHANGED, refresh_source
+from catalog.refresh.pipeline import (
+    CHANGED,
+    FAILED,
+    FETCHED,
+    UNCHANGED,
+    Failure,
+    record_failure,
+    refresh_source,
+)
 
 HOST_LOCK_SECONDS = 120
+logger = logging.getLogger(__name__)
 
 
 def host_of(url: str) -> str:
@@ -37,20 +47,17 @@ def _acquire_host(host: str) -> str | None:
     return key
 
 
-def _refresh_with_retries(source_id: int) -> str:
-    """Transient failures (the fetch failed outright) are retried with exponential backoff."""
-    outcome = FAILED
-    for attempt in range(settings.REFRESH_RETRIES + 1):
-        outcome = refresh_source(source_id)
-        if outcome != FAILED or not _is_transient(source_id):
-            return outcome
-        time.sleep(settings.REFRESH_BACKOFF_SECONDS * 2**attempt)
-    return outcome
-
-
-def _is_transient(source_id: int) -> bool:
-    error = PolicySource.objects.filter(pk=source_id).values_list("last_error", flat=True).first()
-    return bool(error) and error.split(":")[0] in {"timeout", "connect", "http_status", "dns"}
+def _refresh_isolated(source_id: int) -> str:
+    """One source's run; whatever it raises is its own failure, recorded as such, and the run
+    goes on with the next source."""
+    try:
+        return refresh_source(source_id)
+    except Exception as exc:  # noqa: BLE001 - one hostile source must never stop a run
+        logger.exception("refreshing source %s crashed", source_id)
+        source = PolicySource.objects.filter(pk=source_id).first()
+        if source is None:
+            return FAILED
+        return record_failure(source, Failure("internal", f"{type(exc).__name__}: {exc}"))
 
 
 def _refresh_host(host, source_ids, record, close=True) -> None:
@@ -63,7 +70,7 @@ def _refresh_host(host, source_ids, record, close=True) -> None:
             return
         try:
             for count, source_id in enumerate(source_ids, start=1):
-                record(_refresh_with_retries(source_id))
+                record(_refresh_isolated(source_id))
                 if count % 10 == 0:  # renewed now and then: a turn may outlast the lock
                     cache.touch(lock, timeout=HOST_LOCK_SECONDS)
         finally:

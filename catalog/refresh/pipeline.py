@@ -1,10 +1,17 @@
 """Refreshing one policy source: fetch it safely, keep the snapshot, extract the text, and turn
-a real difference into a proposal. Nothing here changes the catalog itself."""
+a real difference into a proposal. Nothing here changes the catalog itself.
+
+A source has at most one pending change: a newer detection while one is open updates it — its
+diff is always from the approved baseline, what the reviewer last saw — and keeps the texts it
+replaced in its history. One refresh of a source is one *run*: transient failures are retried
+inside it, and however many attempts it takes, a failed run counts once towards the alert.
+"""
 
 import hashlib
 import json
+import time
 import zlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,17 +30,47 @@ from catalog.models import (
     SourceText,
 )
 from catalog.refresh import diffing
-from catalog.refresh.fetcher import (
+from catalog.refresh.fetcher import FetchError, FetchPolicy, fetch
+from catalog.refresh.normalize import (
+    EXTRACTOR_VERSION,
     ExtractionError,
-    FetchError,
-    FetchPolicy,
-    fetch,
+    broken_render,
+    comparison_key,
     normalize_html,
     normalize_json,
 )
 from catalog.review.versions import current_version, propose
 
 FETCHED, UNCHANGED, CHANGED, FAILED = "fetched", "unchanged", "changed", "failed"
+
+# Worth another attempt in the same run; everything else (a blocked address, a refused content
+# type, a selector that matches nothing) fails the same way until someone changes something.
+TRANSIENT_KINDS = frozenset({"timeout", "connect", "dns", "rate_limited", "render"})
+
+
+_TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str
+    message: str
+    status: int | None = None
+    retry_after: int | None = None
+
+    @property
+    def transient(self) -> bool:
+        server_side = self.kind == "http_status" and (self.status or 0) in _TRANSIENT_STATUSES
+        return self.kind in TRANSIENT_KINDS or server_side
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class _Failed(Exception):
+    def __init__(self, failure: Failure):
+        super().__init__(str(failure))
+        self.failure = failure
 
 
 def fetch_policy(source: PolicySource) -> FetchPolicy:
@@ -55,7 +92,7 @@ def store_snapshot(body: bytes, content_type: str) -> Snapshot:
         with transaction.atomic():
             return Snapshot.objects.create(
                 content_hash=content_hash,
-                body=zlib.compress(body, 6),
+                body=zlib.compress(body, 3),
                 size=len(body),
                 content_type=content_type[:120],
             )
@@ -70,12 +107,11 @@ def snapshot_body(snapshot: Snapshot) -> bytes:
 def extract(source: PolicySource, body: bytes) -> str:
     if source.kind == PolicySource.Kind.JSON:
         return json.dumps(normalize_json(body), sort_keys=True, indent=1)
-    return normalize_html(
-        body,
-        select=source.select or None,
-        remove=list(source.remove),
-        strip_params=list(source.strip_params),
-    )
+    return normalize_html(body, select=source.select or None, remove=list(source.remove))
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(comparison_key(text).encode()).hexdigest()
 
 
 def store_text(source: PolicySource, snapshot: Snapshot, text: str) -> SourceText:
@@ -83,18 +119,54 @@ def store_text(source: PolicySource, snapshot: Snapshot, text: str) -> SourceTex
         source=source,
         snapshot=snapshot,
         text=text,
-        text_hash=hashlib.sha256(text.encode()).hexdigest(),
+        text_hash=text_hash(text),
+        extractor=EXTRACTOR_VERSION,
     )
 
 
-def latest_text(source: PolicySource) -> SourceText | None:
-    """What a new fetch is compared with: the newest undecided change, else the baseline."""
-    pending = source.changes.open().select_related("after").first()
-    return pending.after if pending else source.baseline
+def current_texts(source: PolicySource) -> tuple[SourceText | None, PolicyChange | None]:
+    """The approved baseline and the open change, their texts extracted by today's rules: a
+    text kept from older rules (or older selectors) is extracted again from its snapshot, so a
+    change of rules is never mistaken for a change of the page."""
+    pending = source.changes.open().select_related("after__snapshot").first()
+    baseline = source.baseline
+    if baseline is not None and baseline.extractor != EXTRACTOR_VERSION:
+        baseline = reextract(source, baseline)
+        PolicySource.objects.filter(pk=source.pk).update(baseline=baseline)
+        source.baseline = baseline
+    if pending is not None and pending.after.extractor != EXTRACTOR_VERSION:
+        pending.after = reextract(source, pending.after)
+        PolicyChange.objects.filter(pk=pending.pk).update(after=pending.after)
+    return baseline, pending
+
+
+def reextract(source: PolicySource, text: SourceText) -> SourceText:
+    return store_text(source, text.snapshot, extract(source, snapshot_body(text.snapshot)))
+
+
+# --- one run ------------------------------------------------------------------------------------
 
 
 def refresh_source(source_id: int) -> str:
-    source = PolicySource.objects.get(pk=source_id)
+    """One run for one source: attempts until one succeeds, the failure is permanent, or
+    REFRESH_RETRIES more attempts have failed; a failed run is recorded once."""
+    source = PolicySource.objects.select_related("baseline__snapshot").get(pk=source_id)
+    failure = None
+    for attempt in range(settings.REFRESH_RETRIES + 1):
+        if attempt:
+            time.sleep(settings.REFRESH_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        try:
+            return _attempt(source)
+        except _Failed as failed:
+            failure = failed.failure
+        if not failure.transient or failure.kind == "rate_limited":
+            break
+    if failure.kind == "rate_limited":
+        _postpone(source, failure.retry_after)
+    return record_failure(source, failure)
+
+
+def _attempt(source: PolicySource) -> str:
     try:
         result = fetch(
             source.url,
@@ -103,65 +175,109 @@ def refresh_source(source_id: int) -> str:
             last_modified=source.last_modified or None,
         )
     except FetchError as exc:
-        if exc.kind == "rate_limited":
-            _postpone(source, exc.retry_after)
-        return _record_failure(source, str(exc), status=exc.status)
+        failure = Failure(exc.kind, exc.message, status=exc.status, retry_after=exc.retry_after)
+        raise _Failed(failure) from None
     if result.not_modified:
         _record_success(source, result, None, Fetch.Outcome.NOT_MODIFIED)
         return UNCHANGED
     snapshot = store_snapshot(result.body, result.headers.get("content-type", ""))
     try:
-        text = extract(source, result.body)
+        return _compare(source, result, snapshot, extract(source, result.body))
     except ExtractionError as exc:
-        return _record_failure(source, f"extraction: {exc}", status=result.status)
-    return _compare(source, result, snapshot, text)
+        raise _Failed(Failure("extraction", str(exc), status=result.status)) from None
 
 
 @transaction.atomic
 def _compare(source, result, snapshot, text) -> str:
     source = PolicySource.objects.select_for_update().get(pk=source.pk)
-    previous = latest_text(source)
-    text_hash = hashlib.sha256(text.encode()).hexdigest()
-    if previous is not None and previous.text_hash == text_hash:
+    baseline, pending = current_texts(source)
+    latest = pending.after if pending else baseline
+    if reason := broken_render(text, latest.text if latest else None):
+        raise _Failed(Failure("render", reason, status=result.status))
+    if latest is not None and latest.text_hash == text_hash(text):
         _record_success(source, result, snapshot, Fetch.Outcome.UNCHANGED)
         return UNCHANGED
     stored = store_text(source, snapshot, text)
-    if source.baseline_id is None:
+    if baseline is None:
         source.baseline = stored
         _record_success(source, result, snapshot, Fetch.Outcome.BASELINE)
         return FETCHED
-    propose_change(source, previous, stored)
+    if pending is not None:
+        update_change(source, pending, baseline, stored)
+    else:
+        propose_change(source, baseline, stored)
     _record_success(source, result, snapshot, Fetch.Outcome.CHANGED)
     return CHANGED
 
 
+# --- proposals ----------------------------------------------------------------------------------
+
+
 def propose_change(source, before: SourceText, after: SourceText) -> PolicyChange:
-    diff = diffing.word_diff(before.text, after.text)
-    missing = evidence_missing(source, after.text)
-    version = _proposed_version(source, after) if source.kind == PolicySource.Kind.JSON else None
-    return PolicyChange.objects.create(
-        source=source,
-        provider=source.provider,
-        before=before,
-        after=after,
-        version=version,
-        diff=diff,
-        evidence_missing=missing,
-        summary=diffing.summary(diff),
-        material=bool(missing) or version is not None or diffing.is_material(diff),
+    change = PolicyChange(source=source, provider=source.provider, before=before)
+    _describe(change, source, after)
+    change.save()
+    return change
+
+
+def update_change(source, change: PolicyChange, baseline: SourceText, after: SourceText) -> None:
+    """A newer detection while the change is open: still one change, diffed from the approved
+    baseline; the text it replaces goes into its history. A page back to the approved text
+    leaves nothing to review."""
+    change.history = [*change.history, _history_entry(change)]
+    change.before = baseline
+    if after.text_hash == baseline.text_hash:
+        change.after, change.status = after, PolicyChange.Status.WITHDRAWN
+        change.revision += 1
+        change.save()
+        return
+    _describe(change, source, after)
+    change.revision += 1
+    change.save()
+
+
+def _history_entry(change: PolicyChange) -> dict:
+    return {
+        "text": change.after_id,
+        "summary": change.summary,
+        "material": change.material,
+        "detected": change.updated.isoformat() if change.updated else None,
+    }
+
+
+def _describe(change: PolicyChange, source, after: SourceText) -> None:
+    before = change.before
+    change.after = after
+    change.diff = diffing.sentence_diff(before.text, after.text)
+    change.evidence_missing = evidence_flags(source, before.text, after.text)
+    change.version = (
+        _proposed_version(source, after) if source.kind == PolicySource.Kind.JSON else None
+    )
+    change.summary = diffing.summary(change.diff)[:300]
+    change.material = (
+        bool(change.evidence_missing)
+        or change.version is not None
+        or diffing.is_material(change.diff)
     )
 
 
-def evidence_missing(source, text: str) -> list[str]:
-    """Approved fields quoted from this source whose passage the new text no longer has."""
-    missing = []
+def evidence_flags(source, before: str, after: str) -> list[str]:
+    """Approved fields quoted from this source whose passage — or the sentence around it — is
+    not in the new text. Only a passage the approved text still had is flagged: once it has
+    gone, the change where it went carries the flag, not every change after."""
+    flags = []
     for version in PolicyVersion.objects.current().filter(provider=source.provider):
         for field, evidence in sorted(version.evidence.items()):
             item = normalise(evidence, version.source_url)
-            quoted_here = item["source_url"] == source.url
-            if quoted_here and not diffing.passage_found(item["quote"], text):
-                missing.append(f"{version.subject}: {field}")
-    return missing
+            passage = item["quote"]
+            if item["source_url"] != source.url:
+                continue
+            if not diffing.passage_found(passage, before):
+                continue
+            status = diffing.evidence_status(passage, before, after)
+            if status != diffing.FOUND:
+                flags.append(f"{version.subject}: {field} ({status})")
+    return flags
 
 
 def _proposed_version(source, after: SourceText) -> PolicyVersion | None:
@@ -184,6 +300,9 @@ def _json_evidence(document: dict, url: str) -> dict:
         field: normalise(str(passage), url, timezone.localdate())
         for field, passage in sorted(document.get("evidence", {}).items())
     }
+
+
+# --- recording ----------------------------------------------------------------------------------
 
 
 def _record_success(source, result, snapshot, outcome) -> None:
@@ -215,13 +334,19 @@ def _postpone(source, retry_after: int | None) -> None:
     PolicySource.objects.filter(pk=source.pk).update(next_run_at=timezone.now() + wait)
 
 
-def _record_failure(source, error: str, status=None) -> str:
-    now = timezone.now()
+def record_failure(source, failure: Failure) -> str:
+    """One failed run: the alert opens after SOURCE_FAILURES_BEFORE_ALERT of them in a row."""
+    now, error = timezone.now(), str(failure)[:500]
     Fetch.objects.create(
-        source=source, outcome=Fetch.Outcome.FAILED, status=status, error=error[:500]
+        source=source,
+        outcome=Fetch.Outcome.FAILED,
+        status=failure.status,
+        error=error,
+        error_kind=failure.kind,
     )
     PolicySource.objects.filter(pk=source.pk).update(
-        last_error=error[:500],
+        last_error=error,
+        last_error_kind=failure.kind,
         last_error_at=now,
         failure_streak=F("failure_streak") + 1,
     )
@@ -233,11 +358,11 @@ def _record_failure(source, error: str, status=None) -> str:
 
 def _open_alert(source, error) -> None:
     updated = SourceAlert.objects.filter(source=source, closed_at__isnull=True).update(
-        last_error=error[:500]
+        last_error=error
     )
     if not updated:
         try:
             with transaction.atomic():
-                SourceAlert.objects.create(source=source, last_error=error[:500])
+                SourceAlert.objects.create(source=source, last_error=error)
         except IntegrityError:  # opened by a concurrent failure
             pass

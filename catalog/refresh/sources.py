@@ -7,8 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import PolicyChange, PolicySource, Snapshot, SourceText
-from catalog.refresh.fetcher import ExtractionError, FetchError, fetch
-from catalog.refresh.pipeline import extract, fetch_policy, snapshot_body, store_text
+from catalog.refresh.fetcher import FetchError, fetch
+from catalog.refresh.normalize import ExtractionError
+from catalog.refresh.pipeline import extract, fetch_policy, reextract
 from dashboard import audit
 
 
@@ -44,13 +45,11 @@ def register_source(provider, url, **fields) -> PolicySource:
 
 
 @transaction.atomic
-def change_selectors(
-    source: PolicySource, *, select=None, remove=None, strip_params=None, actor=None
-) -> PolicySource:
+def change_selectors(source: PolicySource, *, select=None, remove=None, actor=None) -> PolicySource:
     """New extraction rules are a technical update, never a change: the texts a fetch is
     compared with are extracted again from their stored snapshots under the new rules."""
-    before = {"select": source.select, "remove": source.remove, "strip_params": source.strip_params}
-    for name, value in (("select", select), ("remove", remove), ("strip_params", strip_params)):
+    before = {"select": source.select, "remove": source.remove}
+    for name, value in (("select", select), ("remove", remove)):
         if value is not None:
             setattr(source, name, value)
     texts = {"baseline": source.baseline} if source.baseline else {}
@@ -62,7 +61,7 @@ def change_selectors(
     source.save()
     if pending:
         PolicyChange.objects.filter(pk=pending.pk).update(after=renewed["pending"])
-    after = {"select": source.select, "remove": source.remove, "strip_params": source.strip_params}
+    after = {"select": source.select, "remove": source.remove}
     audit.record(
         "source.selectors_changed", actor=actor, target=source.url, before=before, after=after
     )
@@ -71,10 +70,9 @@ def change_selectors(
 
 def _reextract(source, text: SourceText) -> SourceText:
     try:
-        extracted = extract(source, snapshot_body(text.snapshot))
+        return reextract(source, text)
     except ExtractionError as exc:
         raise SourceCheckError(f"the stored snapshot no longer matches: {exc}") from None
-    return store_text(source, text.snapshot, extracted)
 
 
 def purge_old_snapshots(now=None) -> int:

@@ -7,15 +7,13 @@ how to rebuild the directory from the cited commits)."""
 import pytest
 
 from tests.catalog import corpus
+from tests.catalog.corpus.replay import REGISTRATIONS, replay
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        bool(corpus.problems()),
-        reason=f"the corpus snapshots are not in {corpus.corpus_dir()}: rebuild them from the "
-        f"commits cited in {corpus.MANIFEST} with `python -m tests.catalog.corpus rebuild`",
-    ),
-]
+needs_the_snapshots = pytest.mark.skipif(
+    bool(corpus.problems()),
+    reason=f"the corpus snapshots are not in {corpus.corpus_dir()}: rebuild them from the "
+    f"commits cited in {corpus.MANIFEST} with `python -m tests.catalog.corpus rebuild`",
+)
 
 
 @pytest.fixture
@@ -32,3 +30,20 @@ def test_the_corpus_is_big_and_varied_enough():
     assert len(steps) >= 80
     assert {step.label for step in steps} == {"material", "editorial", "noise"}
     assert all(step.reason.strip() for step in steps)
+
+
+@needs_the_snapshots
+@pytest.mark.django_db
+@pytest.mark.parametrize("registration", REGISTRATIONS)
+def test_on_real_history_the_queue_holds_the_real_changes_each_labelled_right(
+    corpus_server, registration
+):
+    scores = replay(registration)
+    print(scores.line())
+
+    assert scores.recall == 1.0, [o.step.after for o in scores.missed]
+    assert scores.precision >= 0.9, [o.step.after for o in scores.noise_proposed]
+    assert scores.false_material == [], [o.step.after for o in scores.false_material]
+    assert scores.material_labelled_editorial == [], [
+        o.step.after for o in scores.material_labelled_editorial
+    ]

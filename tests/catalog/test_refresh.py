@@ -3,7 +3,15 @@ import json
 import pytest
 from django.core.management import call_command
 
-from catalog.models import Fetch, PolicyChange, PolicySource, PolicyVersion, Provider, SourceAlert
+from catalog.models import (
+    Fetch,
+    PolicyChange,
+    PolicySource,
+    PolicyVersion,
+    Provider,
+    SourceAlert,
+    SourceText,
+)
 from catalog.refresh.pipeline import CHANGED, FAILED, FETCHED, UNCHANGED, refresh_source
 from catalog.refresh.sources import SourceCheckError, register_source
 from catalog.review import changes
@@ -64,7 +72,11 @@ def test_a_changed_page_becomes_one_material_proposal(source, server):
     assert refresh_source(source.pk) == UNCHANGED  # the same change is not raised twice
     change = PolicyChange.objects.get()
     assert change.material and change.status == "open"
-    assert ["replace", "30", "90"] in change.diff
+    assert [
+        "replace",
+        "API inputs are deleted after 30 days.",
+        "API inputs are deleted after 90 days.",
+    ] in change.diff
     assert _catalog_rows() == catalog_before  # nothing is auto-applied
 
 
@@ -91,7 +103,7 @@ def test_evidence_that_disappears_is_flagged(source, server):
     refresh_source(source.pk)
     server.page("/policy", POLICY_PAGE.replace("deleted after 30 days", "kept for a while"))
     refresh_source(source.pk)
-    assert PolicyChange.objects.get().evidence_missing == ["month-ai: retention"]
+    assert PolicyChange.objects.get().evidence_missing == ["month-ai: retention (missing)"]
 
 
 def test_a_304_counts_as_unchanged(source, server):
@@ -260,3 +272,147 @@ def test_old_snapshots_are_purged_unless_a_kept_text_needs_them(source, server):
     assert purge_old_snapshots() == 1
     assert not Snapshot.objects.filter(pk=orphan.pk).exists()
     assert Snapshot.objects.count() == 1
+
+
+# --- one pending change per source ------------------------------------------------------------
+
+
+def test_a_newer_detection_updates_the_open_change_instead_of_queueing_another(source, server):
+    refresh_source(source.pk)
+    baseline = PolicySource.objects.get(pk=source.pk).baseline
+    server.page("/policy", POLICY_PAGE.replace("30 days", "60 days"))
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("30 days", "90 days"))
+    assert refresh_source(source.pk) == CHANGED
+
+    change = PolicyChange.objects.get()
+    assert change.before == baseline  # still diffed from what the reviewer approved
+    assert "90 days" in change.after.text and change.revision == 2
+    assert change.diff[1][:2] == ["replace", "API inputs are deleted after 30 days."]
+    assert "60 days" in SourceText.objects.get(pk=change.history[0]["text"]).text
+
+
+def test_a_page_back_to_the_approved_text_withdraws_the_open_change(source, server):
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("30 days", "60 days"))
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE)
+    refresh_source(source.pk)
+
+    assert PolicyChange.objects.get().status == PolicyChange.Status.WITHDRAWN
+    assert not PolicyChange.objects.open().exists()
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+
+def _quote(source, passage):
+    version = PolicyVersion.objects.current().get(provider__slug="month-ai", endpoint=None)
+    evidence = {"training": {"passage": passage, "url": source.url}}
+    PolicyVersion.objects.filter(pk=version.pk).update(evidence=evidence)
+
+
+def test_a_qualifier_added_around_a_quoted_passage_is_flagged(source, server):
+    _quote(source, "We do not train on API data")
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("We do not", "By default, we do not"))
+    refresh_source(source.pk)
+
+    change = PolicyChange.objects.get()
+    assert change.evidence_missing == ["month-ai: training (changed)"] and change.material
+
+
+def test_a_missing_passage_is_flagged_once_on_the_change_where_it_went_missing(
+    source, server, personas
+):
+    _quote(source, "We do not train on API data")
+    refresh_source(source.pk)
+    server.page("/policy", POLICY_PAGE.replace("We do not train", "We may train"))
+    refresh_source(source.pk)
+    first = PolicyChange.objects.get()
+    changes.approve(first, personas.reviewer, "seen")
+    server.page(
+        "/policy",
+        POLICY_PAGE.replace("We do not train", "We may train").replace(
+            "API data usage", "How we handle API data"
+        ),
+    )
+    refresh_source(source.pk)
+
+    later = PolicyChange.objects.exclude(pk=first.pk).get()
+    assert first.evidence_missing == ["month-ai: training (missing)"]
+    assert later.evidence_missing == [] and later.material is False
+
+
+# --- broken renders and failed runs -------------------------------------------------------------
+
+APP_ERROR = (
+    "<html><body><h2>Application error: a client-side exception has occurred while loading "
+    "www.example.com (see the browser console for more information).</h2></body></html>"
+)
+
+
+def test_a_broken_render_is_a_failed_fetch_and_its_recovery_no_change(source, server):
+    refresh_source(source.pk)
+    source.select = ""
+    source.save()
+    refresh_source(source.pk)  # the baseline without the selector
+    server.page("/policy", APP_ERROR)
+    assert refresh_source(source.pk) == FAILED
+    assert PolicySource.objects.get(pk=source.pk).last_error_kind == "render"
+    server.page("/policy", POLICY_PAGE)
+    assert refresh_source(source.pk) == UNCHANGED
+    assert not PolicyChange.objects.exists()
+
+
+def test_retries_inside_a_run_count_as_one_failure(source, server, settings):
+    settings.REFRESH_RETRIES = 2
+    server.routes["/policy"] = (503, {"Content-Type": "text/html"}, b"busy")
+    assert refresh_source(source.pk) == FAILED
+
+    assert server.routes.hits["/policy"] == 3
+    assert PolicySource.objects.get(pk=source.pk).failure_streak == 1
+    assert Fetch.objects.filter(outcome=Fetch.Outcome.FAILED).count() == 1
+
+
+def test_a_permanent_failure_is_not_retried(source, server, settings):
+    settings.REFRESH_RETRIES = 2
+    server.routes["/policy"] = (200, {"Content-Type": "image/png"}, b"\x89PNG")
+    refresh_source(source.pk)
+
+    assert server.routes.hits["/policy"] == 1
+    assert PolicySource.objects.get(pk=source.pk).last_error_kind == "content_type"
+
+
+def test_the_alert_opens_only_after_the_configured_number_of_failed_runs(source, server, settings):
+    settings.SOURCE_FAILURES_BEFORE_ALERT = 3
+    settings.REFRESH_RETRIES = 2
+    server.routes["/policy"] = (500, {"Content-Type": "text/html"}, b"down")
+    for run in range(1, 4):
+        refresh_source(source.pk)
+        assert SourceAlert.objects.filter(closed_at__isnull=True).exists() == (run == 3)
+
+
+def test_a_source_that_crashes_the_pipeline_is_recorded_and_the_run_goes_on(
+    source, server, small_catalog, monkeypatch
+):
+    from catalog.refresh import jobs
+
+    server.page("/other", POLICY_PAGE)
+    other = PolicySource.objects.create(
+        provider=Provider.objects.get(slug="safe-ai"), url=server.url("/other"), select="#policy"
+    )
+    real = jobs.refresh_source
+
+    def hostile(source_id):
+        if source_id == source.pk:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(source_id)
+
+    monkeypatch.setattr(jobs, "refresh_source", hostile)
+    counts = jobs.refresh_many([source, other])
+
+    assert counts == {"fetched": 1, "unchanged": 0, "changed": 0, "failed": 1}
+    crashed = PolicySource.objects.get(pk=source.pk)
+    assert crashed.last_error_kind == "internal" and "RecursionError" in crashed.last_error
+    assert PolicySource.objects.get(pk=other.pk).baseline is not None

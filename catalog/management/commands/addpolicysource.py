@@ -22,7 +22,6 @@ class Command(BaseCommand):
         )
         parser.add_argument("--select", default="", help="CSS selector of the policy text")
         parser.add_argument("--remove", action="append", default=[], help="CSS selector to drop")
-        parser.add_argument("--strip-param", action="append", default=[], dest="strip_params")
         parser.add_argument("--interval-hours", type=int, default=12)
 
     def handle(self, provider, url, kind, document, **options):
@@ -36,7 +35,6 @@ class Command(BaseCommand):
                 kind=PolicySource.Kind.JSON if kind == "json" else document,
                 select=options["select"],
                 remove=options["remove"],
-                strip_params=options["strip_params"],
                 interval_hours=options["interval_hours"],
             )
         except SourceCheckError as exc:

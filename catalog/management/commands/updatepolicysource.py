@@ -14,16 +14,15 @@ class Command(BaseCommand):
         parser.add_argument("source", type=int, help="source id")
         parser.add_argument("--select", help="CSS selector of the policy text")
         parser.add_argument("--remove", action="append", help="CSS selector to drop (repeat)")
-        parser.add_argument("--strip-param", action="append", dest="strip_params")
         parser.add_argument("--enable", action="store_true")
         parser.add_argument("--disable", action="store_true")
 
-    def handle(self, source, select=None, remove=None, strip_params=None, **options):
+    def handle(self, source, select=None, remove=None, **options):
         found = PolicySource.objects.filter(pk=source).select_related("baseline").first()
         if found is None:
             raise CommandError(f"No source {source}.")
         try:
-            change_selectors(found, select=select, remove=remove, strip_params=strip_params)
+            change_selectors(found, select=select, remove=remove)
         except SourceCheckError as exc:
             raise CommandError(str(exc)) from None
         if options["enable"] or options["disable"]:
