@@ -7,10 +7,9 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from catalog.policy import resolver
-from catalog.policy.api import resolve_for
 from catalog.policy.badges import policy_badges
+from catalog.policy.explain import blocking_constraints, unknown_model
 from catalog.policy.schemas import ResolveIn
-from catalog.policy.serialize import blocking_constraints
 from catalog.policy.snapshot import get_catalog
 from catalog.policy.vocabulary import FLAG_TAGS, Classification, values
 
@@ -96,13 +95,12 @@ def run_playground(request) -> dict:
 
 
 def _resolution_context(parsed: ResolveIn) -> dict:
-    from core.api import ApiError
-
     today = timezone.now().date()
+    effective = resolver.merge_cached((("request", parsed.constraints()),))
     try:
-        resolution = resolve_for(None, parsed.constraints(), parsed.model)
-    except ApiError as exc:
-        return {"errors": [exc.message]}
+        resolution = resolver.resolve(get_catalog(), parsed.model, effective, today)
+    except resolver.UnknownModel:
+        return {"errors": [unknown_model(parsed.model)]}
     return {
         "resolution": resolution,
         "sources": sorted(resolution.effective.sources.items()),

@@ -8,11 +8,12 @@ from core.api import api
 from dashboard import urls as dashboard_urls
 from dashboard.api import router as account_router
 from dashboard.config_api import router as config_router
+from dashboard.policy_api import router as resolve_router
 from dashboard.views import health
 from usage import urls as usage_urls
 from usage.api import router as usage_router
 
-for router in (account_router, catalog_router, config_router, usage_router):
+for router in (account_router, resolve_router, catalog_router, config_router, usage_router):
     api.add_router("", router)
 
 urlpatterns = [

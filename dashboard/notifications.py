@@ -5,7 +5,6 @@ account's defaults allow in the catalog before and after, and tells only the acc
 eligible endpoints changed.
 """
 
-import logging
 from functools import partial
 
 from django.conf import settings
@@ -17,13 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Endpoint, PolicyVersion, Provider
-from catalog.policy import resolver
 from catalog.policy.history_compile import compile_catalog_at
 from dashboard import audit
 from dashboard.models import Account, EmailMute, Notification
-from dashboard.privacy import layers_for_account
+from dashboard.policy import eligibility_change, every_account_layers
 
-logger = logging.getLogger(__name__)
 Kind = Notification.Kind
 
 # Names listed in one notification; the rest are counted.
@@ -64,25 +61,13 @@ def _claim(name: str) -> bool:
 # --- Catalog changes ---------------------------------------------------------------------------
 
 
-def eligible_ids(catalog: resolver.Catalog, layers, today) -> frozenset[str]:
-    effective = resolver.merge(layers)
-    resolution = resolver.resolve(catalog, resolver.AUTO_MODEL, effective, today)
-    return frozenset(endpoint.id for endpoint in resolution.eligible)
-
-
 def notify_catalog_change(before_version: int, after_version: int) -> list[Account]:
     """Tell each account whose defaults allow other endpoints now; returns those accounts."""
     before, after = compile_catalog_at(before_version), compile_catalog_at(after_version)
-    today = timezone.now().date()
-    # Many accounts share the same defaults; each distinct layer is resolved once.
-    seen: dict[tuple, tuple[frozenset, frozenset]] = {}
+    change = eligibility_change(before, after, timezone.now().date())
     told = []
-    for account in Account.objects.order_by("pk").iterator():
-        layers = tuple(layers_for_account(account))
-        if layers not in seen:
-            was, now = eligible_ids(before, layers, today), eligible_ids(after, layers, today)
-            seen[layers] = (now - was, was - now)
-        gained, lost = seen[layers]
+    for account, layers in sorted(every_account_layers(), key=lambda pair: pair[0].pk):
+        gained, lost = change(layers)
         if (gained or lost) and _claim(f"catalog:{before_version}:{after_version}:{account.pk}"):
             _tell_catalog_change(account, after_version, gained, lost)
             told.append(account)
@@ -165,10 +150,6 @@ def _joined_body(provider, endpoints: int, unknown: list[str]) -> str:
 
 
 # --- The signed-in person's side ---------------------------------------------------------------
-
-
-def unread_for(user):
-    return Notification.objects.filter(user=user, read_at__isnull=True)
 
 
 def mark_read(notifications) -> int:

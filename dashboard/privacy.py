@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.policy import resolver
@@ -23,6 +24,8 @@ from dashboard.models import KeyGuardrail, PrivacyDefaults, ProviderException
 # `internal` class of the seed. With the shipped catalog that still leaves most models.
 NEW_ACCOUNT_DEFAULTS = {"classification": Classification.INTERNAL.value}
 CACHE_SECONDS = 300
+# (name, constraints) from the outermost layer in, as `resolver.merge` takes them.
+Layers = tuple[tuple[str, resolver.Constraints], ...]
 
 
 def defaults_for(account) -> PrivacyDefaults:
@@ -62,6 +65,15 @@ def with_exceptions(constraints: resolver.Constraints, providers) -> resolver.Co
         exclude=constraints.exclude - set(providers),
         only=None if only is None else only | set(providers),
     )
+
+
+def layers(defaults: dict, guardrail: dict | None = None, *, excepted=()) -> Layers:
+    """The resolver's layers from the account's defaults and, for a key, its guardrail (`{}` when
+    it has none; None: the account alone), with `excepted` providers re-admitted to both."""
+    account = [("account", with_exceptions(constraints_from(defaults), excepted))]
+    if guardrail is None:
+        return tuple(account)
+    return (*account, ("key", with_exceptions(constraints_from(guardrail), excepted)))
 
 
 def _account_cache_key(account_id) -> str:
@@ -112,26 +124,20 @@ def _cached_entries(key) -> tuple[dict, dict]:
     return account, guardrail
 
 
-def layers_for_key(key) -> list[tuple[str, resolver.Constraints]]:
+def layers_for_key(key) -> Layers:
+    """The gateway's reading: from the cache, so a warm resolve makes no query."""
     if key is None or key.account_id is None:
-        return []
+        return ()
     account, guardrail = _cached_entries(key)
     excepted = [provider for key_id, provider in account["exceptions"] if key_id in (None, key.pk)]
-    return [
-        ("account", with_exceptions(constraints_from(account["vocabulary"]), excepted)),
-        ("key", with_exceptions(constraints_from(guardrail["vocabulary"]), excepted)),
-    ]
+    return layers(account["vocabulary"], guardrail["vocabulary"] or {}, excepted=excepted)
 
 
-def layers_for_account(account) -> list[tuple[str, resolver.Constraints]]:
-    """The account layer alone, as the settings page previews and `models available` lists."""
-    excepted = list(
-        ProviderException.objects.active()
-        .filter(account=account, key__isnull=True)
-        .values_list("provider", flat=True)
-    )
-    defaults = defaults_for(account)
-    return [("account", with_exceptions(constraints_from(defaults.as_vocabulary()), excepted))]
+def excepted_providers(account, key=None) -> list[str]:
+    """Providers re-admitted by active exceptions: account-wide ones, and the key's own."""
+    scope = Q(key__isnull=True) | Q(key=key) if key else Q(key__isnull=True)
+    exceptions = ProviderException.objects.active().filter(scope, account=account)
+    return list(exceptions.values_list("provider", flat=True))
 
 
 def forget_account(account_id) -> None:

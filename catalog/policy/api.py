@@ -1,69 +1,20 @@
-"""The gateway's API: where may this request go, and what does the catalog say."""
+"""The public catalog API: what the catalog says, for anyone; `?for=me` narrows the endpoints
+to what the presented key may reach. The gateway's resolve endpoint is the accounts side's
+(`dashboard/policy_api.py`)."""
 
 from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from catalog.policy import resolver
-from catalog.policy.schemas import (
-    EndpointListOut,
-    NoEligibleResponse,
-    ProviderListOut,
-    ResolveIn,
-    ResolveOut,
-)
-from catalog.policy.serialize import (
-    endpoint_dict,
-    no_eligible_details,
-    provider_dict,
-    resolution_dict,
-)
-from catalog.policy.snapshot import get_both, get_published
+from catalog.policy.explain import unknown_model
+from catalog.policy.schemas import EndpointListOut, ProviderListOut
+from catalog.policy.serialize import endpoint_dict, provider_dict
+from catalog.policy.snapshot import get_published
 from core.api import ApiError, ErrorResponse
 from dashboard.api import ACCOUNT_KEY
-from dashboard.privacy import layers_for_key
-from dashboard.receipts import record_receipt
+from dashboard.policy import resolve_for_key
 
 router = Router(tags=["policy"])
-
-
-def resolve_for(key, request_constraints, model, layer="request"):
-    """Resolve `model` under the account's defaults, the key's guardrail and the request."""
-    return resolve_published(key, request_constraints, model, layer)[0]
-
-
-def resolve_published(key, request_constraints, model, layer="request"):
-    """`resolve_for`, with the evidence of the catalog version it resolved against."""
-    account_layers = layers_for_key(key) if key is not None else []
-    effective = resolver.merge_cached((*account_layers, (layer, request_constraints)))
-    catalog, published = get_both()
-    try:
-        return resolver.resolve(catalog, model, effective, timezone.now().date()), published
-    except resolver.UnknownModel:
-        raise ApiError(
-            404, "unknown_model", f"The catalog has no model {model!r}.", model=model
-        ) from None
-
-
-@router.post(
-    "/v1/policy/resolve",
-    auth=ACCOUNT_KEY,
-    response={
-        200: ResolveOut,
-        400: ErrorResponse,
-        401: ErrorResponse,
-        403: ErrorResponse,
-        404: ErrorResponse,
-        422: NoEligibleResponse,
-    },
-    summary="Which endpoints may serve this request",
-)
-def resolve_policy(request, payload: ResolveIn):
-    resolution, published = resolve_published(request.auth, payload.constraints(), payload.model)
-    if resolution.effective.classification in resolver.RECEIPT_CLASSIFICATIONS:
-        record_receipt(request.auth, resolution)
-    if not resolution.eligible:
-        raise ApiError(422, "no_eligible_endpoint", **no_eligible_details(resolution))
-    return resolution_dict(resolution, timezone.now().date(), published)
 
 
 class EndpointFilters(Schema):
@@ -98,9 +49,13 @@ def list_endpoints(request, filters: Query[EndpointFilters]):
         only=frozenset({filters.provider.lower()}) if filters.provider else None,
     )
     key = ACCOUNT_KEY(request) if request.GET.get("for") == "me" else None
-    model = filters.model or resolver.AUTO_MODEL
-    resolution, published = resolve_published(key, constraints, model, "filter")
-    today = timezone.now().date()
+    model, today = filters.model or resolver.AUTO_MODEL, timezone.now().date()
+    try:
+        resolution, published = resolve_for_key(
+            key, constraints, model, today=today, layer="filter"
+        )
+    except resolver.UnknownModel:
+        raise ApiError(404, "unknown_model", unknown_model(model), model=model) from None
     return {
         "catalog_version": resolution.catalog_version,
         "endpoints": [endpoint_dict(e, today, published) for e in resolution.eligible],

@@ -5,6 +5,7 @@ from datetime import date
 
 from catalog.policy import resolver
 from catalog.policy.compile import PolicyDetails, Published, PublishedProvider
+from catalog.policy.explain import blocking_constraints
 
 NO_DETAILS = PolicyDetails({}, {}, None)
 
@@ -71,15 +72,6 @@ def resolution_dict(resolution: resolver.Resolution, today: date, published: Pub
         "eligible": [endpoint_dict(e, today, published) for e in resolution.eligible],
         "excluded": [exclusion_dict(x) for x in resolution.excluded],
     }
-
-
-def blocking_constraints(resolution: resolver.Resolution) -> list[str]:
-    """Every constraint that excluded at least one endpoint, strongest offenders first."""
-    counts: dict[str, int] = {}
-    for exclusion in resolution.excluded:
-        for reason in exclusion.reasons:
-            counts[reason.constraint] = counts.get(reason.constraint, 0) + 1
-    return sorted(counts, key=lambda c: (-counts[c], c))
 
 
 def no_eligible_details(resolution: resolver.Resolution) -> dict:

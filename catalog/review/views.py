@@ -35,8 +35,8 @@ from catalog.review import changes
 from catalog.review import versions as review
 from catalog.review.forms import DecisionForm, PolicyFieldsForm
 from catalog.review.history import SHOWN_FIELDS, field_changes
-from catalog.review.impact import impact_of
 from core.access import privacy_team
+from dashboard.policy import impact_of
 
 QUEUE_PAGE_SIZE = 50
 RUN_SHOWN_FOR = timedelta(hours=1)

@@ -4,22 +4,18 @@ Every preview resolves against the per-process catalog snapshot, so no page here
 queries for a larger catalog. Only the two save paths write, and both audit.
 """
 
-from collections import Counter, defaultdict
-
 from django.contrib import messages
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from catalog.policy import resolver
+from catalog.policy import explain, resolver
 from catalog.policy.badges import policy_badges
 from catalog.policy.snapshot import get_catalog
-from catalog.policy.vocabulary import REASON_TEXT, Classification, values
+from catalog.policy.vocabulary import Classification, values
 from core.access import account_member
-from dashboard import privacy
+from dashboard import policy, privacy
 from dashboard.config_api import GuardrailIn
-from dashboard.models import ProviderException
 from dashboard.privacy_forms import AccountPrivacyForm, GuardrailForm, describe
 from usage.recent import requests_by_model
 
@@ -43,55 +39,15 @@ def _get_key_for_user(request, prefix):
 # --- Layers and previews ------------------------------------------------------------------------
 
 
-def _excepted(account, key=None) -> list[str]:
-    """Providers re-admitted by active exceptions: account-wide ones, and the key's own."""
-    scope = Q(key__isnull=True) | Q(key=key) if key else Q(key__isnull=True)
-    exceptions = ProviderException.objects.active().filter(scope, account=account)
-    return list(exceptions.values_list("provider", flat=True))
-
-
-def _layer(name, vocabulary, excepted):
-    return (name, privacy.with_exceptions(privacy.constraints_from(vocabulary), excepted))
-
-
 def _providers(catalog) -> list[str]:
     return sorted({e.provider for e in catalog.endpoints_for(resolver.AUTO_MODEL)})
 
 
-def _resolve(layers) -> resolver.Resolution:
-    effective = resolver.merge(layers)
-    return resolver.resolve(get_catalog(), resolver.AUTO_MODEL, effective, timezone.now().date())
-
-
-def _unavailable(resolution) -> set[str]:
-    reachable = {e.model for e in resolution.eligible}
-    return {x.endpoint.model for x in resolution.excluded} - reachable
-
-
-def _reason_groups(resolution) -> list[dict]:
-    """Excluded endpoints by reason code, most frequent first; an endpoint may fail several ways."""
-    endpoints, constraints = defaultdict(list), defaultdict(set)
-    for exclusion in resolution.excluded:
-        for code in dict.fromkeys(reason.code for reason in exclusion.reasons):
-            endpoints[code].append(exclusion.endpoint.id)
-        for reason in exclusion.reasons:
-            constraints[reason.code].add((reason.constraint, reason.source))
-    groups = [
-        {
-            "code": code,
-            "text": REASON_TEXT.get(code, ""),
-            "count": len(ids),
-            "endpoints": ids[:SHOWN_ENDPOINTS],
-            "constraints": sorted(constraints[code]),
-        }
-        for code, ids in endpoints.items()
-    ]
-    return sorted(groups, key=lambda group: (-group["count"], group["code"]))
-
-
 def _preview(proposed_layers, saved_layers, recently_used: dict[str, int]) -> dict:
-    proposed, saved = _resolve(proposed_layers), _resolve(saved_layers)
-    unavailable, was = _unavailable(proposed), _unavailable(saved)
+    catalog, today = get_catalog(), timezone.now().date()
+    proposed = policy.resolve_every_model(catalog, proposed_layers, today)
+    saved = policy.resolve_every_model(catalog, saved_layers, today)
+    unavailable, was = explain.unavailable_models(proposed), explain.unavailable_models(saved)
     return {
         # Models with traffic in the last 30 days that these settings leave nowhere to go.
         "used_unavailable": [
@@ -104,15 +60,16 @@ def _preview(proposed_layers, saved_layers, recently_used: dict[str, int]) -> di
         "newly_unavailable": sorted(unavailable - was),
         "newly_available": sorted(was - unavailable),
         "saved_eligible": len(saved.eligible),
-        "reasons": _reason_groups(proposed),
+        "reasons": explain.reason_groups(proposed, SHOWN_ENDPOINTS),
     }
 
 
 def _preset_counts(layers_with_class) -> dict[str, tuple[int, int]]:
     """(eligible, total) endpoints for each data class, the other settings as on the form."""
-    counts = {}
+    catalog, today, counts = get_catalog(), timezone.now().date(), {}
     for classification in ("", *values(Classification)):
-        resolution = _resolve(layers_with_class(classification or None))
+        layers = layers_with_class(classification or None)
+        resolution = policy.resolve_every_model(catalog, layers, today)
         counts[classification] = (
             len(resolution.eligible),
             len(resolution.eligible) + len(resolution.excluded),
@@ -159,17 +116,17 @@ def _confirmed_or_asked(request, context) -> bool:
 
 
 def _settings_context(request, form, partial=None) -> dict:
-    excepted = _excepted(request.account)
+    excepted = privacy.excepted_providers(request.account)
     proposed = form.proposed()
     context = {"form": form, "oob": partial is not None}
     shown = proposed if proposed is not None else form.saved
     form.preset_counts = _preset_counts(
-        lambda c: [_layer("account", {**shown, "classification": c}, excepted)]
+        lambda c: privacy.layers({**shown, "classification": c}, excepted=excepted)
     )
     if proposed is not None:
         context["preview"] = _preview(
-            [_layer("account", proposed, excepted)],
-            [_layer("account", form.saved, excepted)],
+            privacy.layers(proposed, excepted=excepted),
+            privacy.layers(form.saved, excepted=excepted),
             requests_by_model(request.account),
         )
     return context
@@ -221,18 +178,17 @@ def _guardrail_form(request, key, data=None):
 
 
 def _guardrail_context(request, key, form, account, partial=None) -> dict:
-    excepted = _excepted(request.account, key)
-    account_layer = _layer("account", account, excepted)
+    excepted = privacy.excepted_providers(request.account, key)
     proposed = form.proposed()
     context = {"key": key, "form": form, "account": describe(account), "oob": partial is not None}
     shown = proposed if proposed is not None else form.saved
     form.preset_counts = _preset_counts(
-        lambda c: [account_layer, _layer("key", {**shown, "classification": c}, excepted)]
+        lambda c: privacy.layers(account, {**shown, "classification": c}, excepted=excepted)
     )
     if proposed is not None:
         context["preview"] = _preview(
-            [account_layer, _layer("key", proposed, excepted)],
-            [account_layer, _layer("key", form.saved, excepted)],
+            privacy.layers(account, proposed, excepted=excepted),
+            privacy.layers(account, form.saved, excepted=excepted),
             requests_by_model(request.account, api_key=key),
         )
     return context
@@ -290,31 +246,16 @@ def _available(resolution, today) -> list[tuple[str, list]]:
     return sorted(by_model.items())
 
 
-def _main_reasons(resolution) -> list[tuple[str, str, int, int]]:
-    """(model, main reason, endpoints failing it, endpoints) of each model with none eligible."""
-    unavailable = _unavailable(resolution)
-    codes, sizes = {}, Counter()
-    for exclusion in resolution.excluded:
-        model = exclusion.endpoint.model
-        if model in unavailable:
-            sizes[model] += 1
-            codes.setdefault(model, Counter()).update({r.code for r in exclusion.reasons})
-    rows = []
-    for model in sorted(unavailable):
-        code, count = min(codes[model].items(), key=lambda item: (-item[1], item[0]))
-        rows.append((model, REASON_TEXT.get(code, code), count, sizes[model]))
-    return rows
-
-
 @account_member
 def available_models(request):
     """What the account's defaults allow, computed exactly as the settings page previews it."""
     today = timezone.now().date()
     defaults = privacy.defaults_for(request.account).as_vocabulary()
-    resolution = _resolve([_layer("account", defaults, _excepted(request.account))])
+    layers = privacy.layers(defaults, excepted=privacy.excepted_providers(request.account))
+    resolution = policy.resolve_every_model(get_catalog(), layers, today)
     context = {
         "available": _available(resolution, today),
-        "unavailable": _main_reasons(resolution),
+        "unavailable": explain.main_reasons(resolution),
         "settings": describe(defaults),
     }
     return render(request, MODELS, context)

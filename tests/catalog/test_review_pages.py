@@ -27,7 +27,8 @@ from catalog.refresh.pipeline import refresh_source
 from catalog.review import changes
 from catalog.review import versions as review
 from catalog.review.views import diff_columns
-from dashboard.models import AuditEvent
+from dashboard import privacy
+from dashboard.models import Account, ApiKey, AuditEvent, KeyGuardrail, ProviderException
 from tests.catalog.local_server import LocalServer
 from usage.events import Event
 from usage.ingest import ingest
@@ -417,6 +418,37 @@ def test_the_impact_report_counts_the_recent_requests_a_change_would_refuse(
 
     lost = _text(response, "//*[@data-testid='lost-requests']")
     assert "— 3 requests in the last 30 days went to it" in lost
+
+
+def _grow_accounts(count):
+    """`count` more accounts, each with a key; every other one with its own defaults, a key
+    guardrail and an exception, so no two kinds of layers cost the same queries by chance."""
+    for n in range(count):
+        account = Account.objects.create(slug=f"grown-{n}", name=f"Grown {n}")
+        key, _ = ApiKey.issue(name="gateway", account=account)
+        if n % 2:
+            privacy.defaults_for(account)
+            KeyGuardrail.objects.create(key=key, retention_days=0)
+            ProviderException.objects.create(
+                account=account, key=key, provider="month-ai", until=timezone.now() + timedelta(1)
+            )
+
+
+def test_the_impact_report_costs_the_same_queries_however_many_accounts_and_keys(
+    reviewer_client, change, personas, django_assert_num_queries
+):
+    _edited_change(change, personas.reviewer)
+    few = _queries_of(lambda: reviewer_client.get(f"/review/changes/{change.pk}/"))
+
+    _grow_accounts(10)
+    with django_assert_num_queries(len(few)):
+        response = reviewer_client.get(f"/review/changes/{change.pk}/")
+
+    assert (
+        "Checked 12 accounts and 10 API keys" in _text(response, "//*[@data-testid='impact']/p")[0]
+    )
+    items = _text(response, "//*[@data-testid='impact-item']")
+    assert any(item.startswith("account grown-0 loses 1 eligible endpoint") for item in items)
 
 
 def test_a_change_without_field_values_has_no_impact_report(reviewer_client, change):
