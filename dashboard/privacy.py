@@ -133,6 +133,11 @@ def layers_for_key(key) -> Layers:
     return layers(account["vocabulary"], guardrail["vocabulary"] or {}, excepted=excepted)
 
 
+def layers_for_account(account) -> Layers:
+    """The account's own layer, read from the database, as its settings page previews it."""
+    return layers(defaults_for(account).as_vocabulary(), excepted=excepted_providers(account))
+
+
 def excepted_providers(account, key=None) -> list[str]:
     """Providers re-admitted by active exceptions: account-wide ones, and the key's own."""
     scope = Q(key__isnull=True) | Q(key=key) if key else Q(key__isnull=True)

@@ -23,9 +23,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.policy import resolver
 from catalog.policy.snapshot import get_catalog
-from dashboard import audit, privacy
+from dashboard import audit, policy, privacy
 from dashboard.apikeys import create_key
 from dashboard.models import Account, ApiKey
 from usage.events import Event
@@ -346,8 +345,7 @@ def routes_allowed(accounts, keys, today) -> Allowed:
     for account in accounts:
         layers.setdefault((account.pk, None), privacy.layers_for_account(account))
     for sender, sender_layers in layers.items():
-        effective = resolver.merge(sender_layers)
-        resolution = resolver.resolve(catalog, resolver.AUTO_MODEL, effective, today)
+        resolution = policy.resolve_every_model(catalog, sender_layers, today)
         allowed[sender] = frozenset((e.model, e.provider) for e in resolution.eligible)
     return lambda account, key: allowed.get((account, key), frozenset())
 
