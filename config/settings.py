@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
+                "dashboard.context_processors.legal_links",
             ],
         },
     },
@@ -172,6 +173,17 @@ CELERY_BEAT_SCHEDULE = {
     # Yesterday's anonymous model rankings (idempotent: a day's rows are replaced).
     "compute-model-rankings": {
         "task": "usage.tasks.compute_rankings",
+        "schedule": timedelta(hours=1),
+    },
+    # Closed privacy inquiries past INQUIRY_RETENTION_DAYS are deleted.
+    "purge-closed-inquiries": {
+        "task": "dashboard.tasks.purge_closed_inquiries",
+        "schedule": timedelta(hours=6),
+    },
+    # Owners are reminded to review their privacy settings: periodically, and within the hour
+    # when a new provider or a catalog change alters what their settings allow.
+    "remind-settings-reviews": {
+        "task": "dashboard.tasks.remind_settings_reviews",
         "schedule": timedelta(hours=1),
     },
 }
@@ -298,3 +310,12 @@ HOT_CACHE_SECONDS = float(env_str("HOT_CACHE_SECONDS", "2"))
 USAGE_RAW_RETENTION_DAYS = env_int("USAGE_RAW_RETENTION_DAYS", 30)
 USAGE_PARTITIONS_AHEAD_DAYS = env_int("USAGE_PARTITIONS_AHEAD_DAYS", 3)
 USAGE_RANKING_MIN_ACCOUNTS = env_int("USAGE_RANKING_MIN_ACCOUNTS", 5)
+
+# Privacy inquiries: closed ones are deleted this many days after closing. Owners are reminded
+# to review their privacy settings this many days after the last review.
+INQUIRY_RETENTION_DAYS = env_int("INQUIRY_RETENTION_DAYS", 365)
+PRIVACY_REVIEW_INTERVAL_DAYS = env_int("PRIVACY_REVIEW_INTERVAL_DAYS", 90)
+
+# AnyAPI's legal pages, linked from every page's footer.
+PRIVACY_POLICY_URL = env_str("PRIVACY_POLICY_URL", "https://anyapi.ai/privacy")
+TERMS_OF_SERVICE_URL = env_str("TERMS_OF_SERVICE_URL", "https://anyapi.ai/terms")

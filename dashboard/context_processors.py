@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from core.access import is_privacy_team
@@ -30,3 +31,11 @@ def _current(request, memberships):
         (m for m in memberships if m.account.slug == request.session.get("current_account")),
         None,
     )
+
+
+def legal_links(request):
+    """AnyAPI's privacy policy and terms, for the footer of every page (signed in or not)."""
+    return {
+        "legal_privacy_url": settings.PRIVACY_POLICY_URL,
+        "legal_terms_url": settings.TERMS_OF_SERVICE_URL,
+    }

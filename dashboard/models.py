@@ -437,6 +437,9 @@ class Notification(models.Model):
         EXCEPTION_EXPIRING = "exception_expiring", "Exception about to expire"
         EXCEPTION_EXPIRED = "exception_expired", "Exception expired"
         PROVIDER_JOINED = "provider_joined", "New provider joined"
+        INQUIRY_UPDATE = "inquiry_update", "Answers to my privacy inquiries"
+        INQUIRY_INBOX = "inquiry_inbox", "Privacy-team inbox (staff)"
+        SETTINGS_REVIEW = "settings_review", "Reminder to review privacy settings"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notifications")
     user = models.ForeignKey(
@@ -502,3 +505,131 @@ class Receipt(models.Model):
 
     def __str__(self):
         return f"receipt {self.pk} of {self.account} for {self.model}"
+
+
+class InquiryQuerySet(models.QuerySet):
+    def visible_to(self, membership):
+        """An owner sees all the account's inquiries; everyone else only their own."""
+        mine = self.filter(account=membership.account)
+        return mine if membership.role == Role.OWNER else mine.filter(author_id=membership.user_id)
+
+    def expired(self, cutoff):
+        return self.filter(status=Inquiry.Status.CLOSED, closed_at__lt=cutoff)
+
+
+class Inquiry(models.Model):
+    """A question from an account to AnyAPI's privacy team, answered in a thread."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WAITING = "waiting", "Waiting on customer"
+        CLOSED = "closed", "Closed"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="inquiries")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_inquiries",
+    )
+    provider = models.ForeignKey(
+        "catalog.Provider", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    endpoint = models.ForeignKey(
+        "catalog.Endpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    change = models.ForeignKey(
+        "catalog.PolicyChange", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = InquiryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated", "-id"]
+        verbose_name_plural = "inquiries"
+        indexes = [
+            # The privacy team's inbox tabs, most recently active first.
+            models.Index(fields=["status", "-updated"], name="dashboard_inquiry_inbox_idx"),
+            # An account's inquiry list.
+            models.Index(fields=["account", "-updated"], name="dashboard_inquiry_acct_idx"),
+            # The retention purge looks for inquiries closed before a cutoff.
+            models.Index(fields=["closed_at"], name="dashboard_inquiry_closed_idx"),
+        ]
+
+    def __str__(self):
+        return f"inquiry {self.pk} of {self.account}: {self.status}"
+
+    # How the account's side names the statuses: "waiting on customer" is the team's word.
+    CUSTOMER_LABELS = {
+        Status.OPEN: "With the privacy team",
+        Status.WAITING: "Answered",
+        Status.CLOSED: "Closed",
+    }
+
+    @property
+    def status_for_customer(self) -> str:
+        return self.CUSTOMER_LABELS[self.status]
+
+
+class InquiryMessage(models.Model):
+    """One message of an inquiry's thread. Internal notes are the privacy team's own and are
+    never shown, exported or sent to the customer."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    from_team = models.BooleanField(default=False)
+    internal = models.BooleanField(default=False)
+    body = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(internal=True, from_team=False),
+                name="dashboard_inquirymsg_internal_is_team",
+            )
+        ]
+
+    def __str__(self):
+        kind = "note" if self.internal else "message"
+        return f"{kind} {self.pk} on inquiry {self.inquiry_id}"
+
+
+class SettingsReview(models.Model):
+    """When an account's privacy settings were last looked at, and what has happened since
+    that makes another look worthwhile."""
+
+    class How(models.TextChoices):
+        SAVED = "saved", "saved"
+        CONFIRMED = "confirmed", "confirmed unchanged"
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, related_name="settings_review"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    how = models.CharField(max_length=10, choices=How.choices, blank=True)
+    # Catalog events since the last review, each {"at": iso time, "text": what happened}.
+    reasons = models.JSONField(default=list, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"settings review of {self.account}"

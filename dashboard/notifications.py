@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from catalog.models import Endpoint, PolicyVersion, Provider
 from catalog.policy.history_compile import compile_catalog_at
-from dashboard import audit
+from dashboard import audit, settings_review
 from dashboard.models import Account, EmailMute, Notification
 from dashboard.policy import eligibility_change, every_account_layers
 
@@ -31,15 +31,21 @@ CLAIM_SECONDS = 7 * 24 * 3600
 
 def notify(account, kind, title, body="", url="") -> list[Notification]:
     """One notification per member of the account, and an email to each who did not mute it."""
-    members = list(get_user_model().objects.filter(memberships__account=account))
+    members = get_user_model().objects.filter(memberships__account=account)
+    return notify_people(account, members, kind, title, body, url)
+
+
+def notify_people(account, people, kind, title, body="", url="") -> list[Notification]:
+    """Like `notify`, for chosen people (some owners, a privacy reviewer) about the account."""
+    people = list(people)
     muted = set(
-        EmailMute.objects.filter(user__in=members, kind=kind).values_list("user_id", flat=True)
+        EmailMute.objects.filter(user__in=people, kind=kind).values_list("user_id", flat=True)
     )
     notifications = Notification.objects.bulk_create(
         Notification(account=account, user=user, kind=kind, title=title, body=body, url=url)
-        for user in members
+        for user in people
     )
-    recipients = [user.email for user in members if user.pk not in muted and user.email]
+    recipients = [user.email for user in people if user.pk not in muted and user.email]
     # After commit, so rolled-back work sends nothing; robust, so one bad address is only logged.
     transaction.on_commit(partial(_send_emails, title, body, url, recipients), robust=True)
     return notifications
@@ -91,6 +97,17 @@ def _tell_catalog_change(account, version, gained, lost) -> None:
         "\n".join(lines),
         reverse("account_overview", args=[account.slug]),
     )
+    settings_review.flag(account, _change_reason(version, gained, lost))
+
+
+def _change_reason(version, gained, lost) -> str:
+    """One line for the settings-review reminder: which endpoints came and went."""
+    parts = [
+        f"{label} ({_endpoints(ids)}): {'; '.join(line[2:] for line in _by_provider(ids))}"
+        for label, ids in (("now allowed", gained), ("no longer allowed", lost))
+        if ids
+    ]
+    return f"Catalog version {version} changed what your settings allow: {'. '.join(parts)}"
 
 
 def _endpoints(ids) -> str:
@@ -133,10 +150,15 @@ def notify_provider_joined(provider) -> None:
     for account in Account.objects.order_by("pk").iterator():
         if _claim(f"provider-joined:{provider.pk}:{account.pk}"):
             notify(account, Kind.PROVIDER_JOINED, title, body, url)
+            settings_review.flag(account, f"{title}, with {_endpoints_of(endpoints)}")
+
+
+def _endpoints_of(count: int) -> str:
+    return f"{count} endpoint{'' if count == 1 else 's'}"
 
 
 def _joined_body(provider, endpoints: int, unknown: list[str]) -> str:
-    served = f"{endpoints} endpoint{'' if endpoints == 1 else 's'}"
+    served = _endpoints_of(endpoints)
     said = (
         f"Its policy does not say: {', '.join(unknown)}. "
         if unknown

@@ -16,7 +16,7 @@ from django.utils import timezone
 from catalog.policy import resolver
 from catalog.policy.vocabulary import Classification
 from core.hotcache import MISSING, hot
-from dashboard import audit
+from dashboard import audit, settings_review
 from dashboard.audit import changed_fields
 from dashboard.models import KeyGuardrail, PrivacyDefaults, ProviderException
 
@@ -221,6 +221,7 @@ def save_defaults(account, vocabulary: dict, **who) -> PrivacyDefaults:
             after=after,
             **who,
         )
+    settings_review.mark_reviewed(account, settings_review.How.SAVED, **who)
     return defaults
 
 

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from core.tasks import RETRY
-from dashboard import exceptions, notifications
+from dashboard import exceptions, inquiries, notifications, settings_review
 from dashboard.health import record_heartbeat
 
 
@@ -25,3 +25,13 @@ def expire_exceptions():
 @shared_task(ignore_result=True, **RETRY)
 def notify_catalog_change(before: int, after: int):
     notifications.notify_catalog_change(before, after)
+
+
+@shared_task(ignore_result=True, **RETRY)
+def purge_closed_inquiries():
+    inquiries.purge_expired()
+
+
+@shared_task(ignore_result=True, **RETRY)
+def remind_settings_reviews():
+    settings_review.remind_due()

@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from dashboard.views import accounts, audit, auth, keys
+from dashboard.views import accounts, audit, auth, inbox, keys
 from dashboard.views import exceptions as exception_views
+from dashboard.views import inquiries as inquiry_views
 from dashboard.views import notifications as notification_views
 from dashboard.views import privacy as privacy_views
 from dashboard.views import receipts as receipt_views
+from dashboard.views import settings_review as review_views
 
 account_patterns = [
     path("", accounts.account_overview, name="account_overview"),
@@ -24,6 +26,7 @@ account_patterns = [
     ),
     path("privacy/", privacy_views.privacy_settings, name="privacy_settings"),
     path("privacy/preview", privacy_views.privacy_preview, name="privacy_preview"),
+    path("privacy/confirm/", review_views.privacy_confirm, name="privacy_confirm"),
     path("models/", privacy_views.available_models, name="available_models"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit.csv", audit.audit_export, name="audit_export"),
@@ -35,6 +38,11 @@ account_patterns = [
     ),
     path("receipts/", receipt_views.receipt_list, name="receipt_list"),
     path("receipts.csv", receipt_views.receipt_export, name="receipt_export"),
+    path("inquiries/", inquiry_views.inquiry_list, name="inquiry_list"),
+    path("inquiries/new/", inquiry_views.inquiry_new, name="inquiry_new"),
+    path("inquiries/<int:pk>/", inquiry_views.inquiry_detail, name="inquiry_detail"),
+    path("inquiries/<int:pk>/reply/", inquiry_views.inquiry_reply, name="inquiry_reply"),
+    path("inquiries/<int:pk>/close/", inquiry_views.inquiry_close, name="inquiry_close"),
 ]
 
 site_patterns = [
@@ -61,4 +69,11 @@ site_patterns = [
         notification_views.notification_preferences,
         name="notification_preferences",
     ),
+    path("inquiries/new/", inquiry_views.inquiry_start, name="inquiry_start"),
+    path("review/inquiries/", inbox.inbox, name="inbox"),
+    path("review/inquiries/<int:pk>/", inbox.inbox_detail, name="inbox_detail"),
+    path("review/inquiries/<int:pk>/reply/", inbox.inbox_reply, name="inbox_reply"),
+    path("review/inquiries/<int:pk>/assign/", inbox.inbox_assign, name="inbox_assign"),
+    path("review/inquiries/<int:pk>/status/", inbox.inbox_status, name="inbox_status"),
+    path("review/inquiries/<int:pk>/propose/", inbox.inbox_propose, name="inbox_propose"),
 ]

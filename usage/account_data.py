@@ -1,4 +1,5 @@
 """An account's own usage metadata: what is stored, all of it as a download, and deleting it.
+The account's privacy inquiries are part of the export and go with the deletion.
 
 The export is a ZIP of CSV files written while the database is read: rows come in chunks from
 a cursor, go through the CSV writer and the compressor, and leave as bytes, so neither the
@@ -18,6 +19,7 @@ from functools import cache
 from django.db import transaction
 from django.db.models import Count, Max, Min
 
+from dashboard import inquiries
 from usage import histogram
 from usage.models import (
     COUNTERS,
@@ -51,10 +53,12 @@ class Summary:
     daily_first: date | None
     daily_last: date | None
     latency_rows: int
+    inquiries: int = 0
 
     @property
     def is_empty(self) -> bool:
-        return not (self.raw_events or self.hourly_rows or self.daily_rows or self.latency_rows)
+        usage = self.raw_events or self.hourly_rows or self.daily_rows or self.latency_rows
+        return not (usage or self.inquiries)
 
 
 def usage_summary(account) -> Summary:
@@ -75,15 +79,18 @@ def usage_summary(account) -> Summary:
         daily_last=daily["last"],
         latency_rows=HourlyLatency.objects.filter(account=account).count()
         + AccountLatency.objects.filter(account=account).count(),
+        inquiries=inquiries.count_for_account(account),
     )
 
 
 @transaction.atomic
 def delete_usage(account) -> dict[str, int]:
-    """Delete every row of usage metadata of the account; the number deleted per table."""
-    return {
+    """Delete every row of usage metadata of the account, and its privacy inquiries with
+    their threads; the number deleted per table."""
+    counts = {
         name: model.objects.filter(account=account).delete()[0] for name, model in TABLES.items()
     }
+    return counts | {"inquiries": inquiries.delete_for_account(account)}
 
 
 # --- Export ------------------------------------------------------------------------------------
@@ -141,6 +148,12 @@ def _files(account):
     yield "daily_usage.csv", ["day", *ROLLUP_COLUMNS], _rollup_rows(DailyUsage, "day", account)
     yield "hourly_latency.csv", HOURLY_LATENCY_COLUMNS, _hourly_latency_rows(account)
     yield "account_latency.csv", ACCOUNT_LATENCY_COLUMNS, _account_latency_rows(account)
+    yield "inquiries.csv", inquiries.EXPORT_INQUIRY_COLUMNS, inquiries.export_inquiry_rows(account)
+    yield (
+        "inquiry_messages.csv",
+        inquiries.EXPORT_MESSAGE_COLUMNS,
+        inquiries.export_message_rows(account),
+    )
 
 
 def _stream(queryset, *fields) -> Iterable[tuple]:
@@ -276,4 +289,6 @@ daily_usage.csv      the same per UTC day
 hourly_latency.csv   latency histograms of the hourly rows: requests per latency bucket;
                      a bucket holds latencies above above_ms and up to up_to_ms
 account_latency.csv  the account's whole latency histogram per hour and per day
+inquiries.csv        the account's questions to AnyAPI's privacy team
+inquiry_messages.csv their threads: every message from the account and every answer
 """

@@ -14,7 +14,7 @@ from catalog.policy.badges import policy_badges
 from catalog.policy.snapshot import get_catalog
 from catalog.policy.vocabulary import Classification, values
 from core.access import account_member
-from dashboard import policy, privacy
+from dashboard import policy, privacy, settings_review
 from dashboard.config_api import GuardrailIn
 from dashboard.privacy_forms import AccountPrivacyForm, GuardrailForm, describe
 from usage.recent import requests_by_model
@@ -123,6 +123,8 @@ def _settings_context(request, form, partial=None) -> dict:
     form.preset_counts = _preset_counts(
         lambda c: privacy.layers({**shown, "classification": c}, excepted=excepted)
     )
+    if partial is None:
+        context["review"] = settings_review.state_of(request.account)
     if proposed is not None:
         context["preview"] = _preview(
             privacy.layers(proposed, excepted=excepted),

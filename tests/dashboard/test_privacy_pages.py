@@ -539,7 +539,7 @@ def any_catalog(request, db):
 @pytest.mark.parametrize(
     ("method", "path", "queries"),
     [
-        ("get", "/a/acme/privacy/", 9),
+        ("get", "/a/acme/privacy/", 10),
         # A preview is an htmx fragment: no top bar, so no navigation queries.
         ("post", "/a/acme/privacy/preview", 6),
         ("get", "/a/acme/models/", 8),

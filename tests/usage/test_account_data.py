@@ -37,6 +37,9 @@ TABLES = {
     "account_latency.csv": AccountLatency,
 }
 
+# The account's privacy inquiries travel with its usage data (tests/dashboard/test_inquiries.py).
+INQUIRY_FILES = {"inquiries.csv", "inquiry_messages.csv"}
+
 
 def _event(account, hours_ago=1, key=None, status=Status.OK, cost=1_500, latency=420):
     return Event(
@@ -122,8 +125,9 @@ def test_the_page_makes_a_fixed_number_of_queries(client_for, personas, key):
     ingest([_event(personas.account, hours, key) for hours in range(1, 60) for _ in range(3)])
     with CaptureQueriesContext(connection) as many:
         client.get("/a/acme/usage/")
-    # session, user, membership; memberships, team check and bell of the menu; five counts
-    assert len(few) == len(many) == 11
+    # session, user, membership; memberships, team check and bell of the menu; five counts and
+    # the privacy inquiries'
+    assert len(few) == len(many) == 12
 
 
 # --- Export ------------------------------------------------------------------------------------
@@ -136,7 +140,7 @@ def test_the_owner_exports_a_zip_with_a_csv_for_each_kind_of_data(client_for, pe
     assert 'filename="usage-acme-' in response["Content-Disposition"]
     archive = _zip(response)
     assert archive.testzip() is None
-    assert set(archive.namelist()) == {"README.txt", *TABLES}
+    assert set(archive.namelist()) == {"README.txt", *TABLES, *INQUIRY_FILES}
     counts = _counts(personas.account)
     for name in TABLES:
         assert len(_rows(archive, name)) == counts[name], name
@@ -275,6 +279,7 @@ def test_deleting_is_audited_with_the_counts(client_for, personas, stored):
         "daily_usage": before["daily_usage.csv"],
         "hourly_latency": before["hourly_latency.csv"],
         "account_latency": before["account_latency.csv"],
+        "inquiries": 0,
     }
 
 
