@@ -716,7 +716,11 @@ def test_every_pages_footer_links_the_legal_pages_from_the_settings(
 ):
     settings.PRIVACY_POLICY_URL = "https://legal.example/privacy"
     settings.TERMS_OF_SERVICE_URL = "https://legal.example/terms"
-    client = client_for(personas.owner if path == "/a/acme/" else personas.reviewer)
+    client = (
+        Client()
+        if path == "/login/"
+        else client_for(personas.owner if path == "/a/acme/" else personas.reviewer)
+    )
     footer = _html(client.get(path)).xpath("//footer//a")
     assert {a.text_content(): a.get("href") for a in footer} == {
         "Privacy policy": "https://legal.example/privacy",
