@@ -4,14 +4,14 @@ exactly as the API would, showing the reasoning."""
 import json
 
 from django.utils import timezone
-from pydantic import ValidationError
 
 from catalog.policy import resolver
 from catalog.policy.badges import policy_badges
 from catalog.policy.explain import blocking_constraints, unknown_model
-from catalog.policy.schemas import ResolveIn
+from catalog.policy.request import RequestError
 from catalog.policy.snapshot import get_catalog
 from catalog.policy.vocabulary import FLAG_TAGS, Classification, values
+from dashboard.policy import UnknownModel, resolve_request
 
 EXAMPLE = {
     "model": "anyapi/auto",
@@ -65,16 +65,6 @@ def _parse(request) -> tuple[dict | None, list[str]]:
     return (body, []) if isinstance(body, dict) else (None, ["The request must be a JSON object."])
 
 
-def _validate(body) -> tuple[ResolveIn | None, list[str]]:
-    try:
-        return ResolveIn.model_validate(body), []
-    except ValidationError as exc:
-        return None, [
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        ]
-
-
 def run_playground(request) -> dict:
     catalog = get_catalog()
     context = {
@@ -87,23 +77,27 @@ def run_playground(request) -> dict:
     if request.method != "POST":
         return context
     body, errors = _parse(request)
-    parsed, more_errors = _validate(body) if body is not None else (None, [])
-    context["errors"] = errors + more_errors
-    if parsed is not None:
-        context.update(_resolution_context(parsed))
+    context["errors"] = errors
+    if body is not None:
+        context.update(_resolution_context(body))
     return context
 
 
-def _resolution_context(parsed: ResolveIn) -> dict:
+def _resolution_context(body: dict) -> dict:
+    """The request resolved as the API resolves it, without an account's layers."""
     today = timezone.now().date()
-    effective = resolver.merge_cached((("request", parsed.constraints()),))
     try:
-        resolution = resolver.resolve(get_catalog(), parsed.model, effective, today)
-    except resolver.UnknownModel:
-        return {"errors": [unknown_model(parsed.model)]}
+        answer = resolve_request(None, body, today=today)
+    except RequestError as exc:
+        return {"errors": [str(exc)]}
+    except UnknownModel as exc:
+        return {"errors": [unknown_model(exc.model)]}
+    resolution = answer.resolution
     return {
         "resolution": resolution,
         "sources": sorted(resolution.effective.sources.items()),
         "eligible": [(e, policy_badges(e.policy, today)) for e in resolution.eligible],
         "blocking": blocking_constraints(resolution),
+        "ignored": answer.request.ignored,
+        "notices": answer.request.warnings,
     }

@@ -24,7 +24,25 @@ class ErrorResponse(Schema):
     error: ErrorBody
 
 
-api = NinjaAPI(
+_openapi_extensions = []
+
+
+def extend_openapi(extension):
+    """Register `extension(schema)` to complete the generated schema: what ninja cannot derive
+    itself (a body decoded by msgspec, a path outside the API such as /healthz)."""
+    _openapi_extensions.append(extension)
+    return extension
+
+
+class ConsoleApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for extension in _openapi_extensions:
+            extension(schema)
+        return schema
+
+
+api = ConsoleApi(
     title="AnyAPI Privacy Console API",
     version="1",
     urls_namespace="api",

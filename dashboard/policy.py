@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
+from catalog.policy import request as request_mapping
 from catalog.policy import resolver
 from catalog.policy.compile import Published, compile_catalog, compile_with
 from catalog.policy.snapshot import get_both
@@ -33,6 +34,24 @@ def resolve_for_key(
     effective = resolver.merge_cached((*privacy.layers_for_key(key), (layer, constraints)))
     catalog, published = get_both()
     return resolver.resolve(catalog, model, effective, today), published
+
+
+@dataclass(frozen=True)
+class Answer:
+    request: request_mapping.MappedRequest
+    resolution: resolver.Resolution
+    published: Published
+
+
+def resolve_request(key, body, *, today: date) -> Answer:
+    """Resolve a whole chat request (JSON bytes, or already-decoded JSON) under the key's layers,
+    for the first of its models with an eligible endpoint. Raises request_mapping.RequestError
+    naming a malformed field, UnknownModel when the catalog knows none of its models."""
+    catalog, published = get_both()
+    parse = request_mapping.decode if isinstance(body, bytes) else request_mapping.convert
+    mapped = request_mapping.map_request(parse(body), catalog.models(), published.provider_named)
+    layers = privacy.layers_for_key(key)
+    return Answer(mapped, request_mapping.resolve_first(catalog, layers, mapped, today), published)
 
 
 def resolve_every_model(catalog, layers: Layers, today: date) -> resolver.Resolution:

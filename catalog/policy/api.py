@@ -2,14 +2,17 @@
 to what the presented key may reach. The gateway's resolve endpoint is the accounts side's
 (`dashboard/policy_api.py`)."""
 
+from typing import Literal
+
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from catalog.policy import resolver
 from catalog.policy.explain import unknown_model
 from catalog.policy.schemas import EndpointListOut, ProviderListOut
 from catalog.policy.serialize import endpoint_dict, provider_dict
 from catalog.policy.snapshot import get_published
+from catalog.policy.vocabulary import TAG_SYNTAX
 from core.api import ApiError, ErrorResponse
 from dashboard.api import ACCOUNT_KEY
 from dashboard.policy import resolve_for_key
@@ -18,9 +21,23 @@ router = Router(tags=["policy"])
 
 
 class EndpointFilters(Schema):
-    model: str | None = None
-    provider: str | None = None
-    require: list[str] = []
+    model: str | None = Field(None, description="Only this model's endpoints (a model slug).")
+    provider: str | None = Field(
+        None,
+        description="Only this provider's endpoints: its slug, display name, an alias or an "
+        "endpoint tag, as in resolve.",
+    )
+    require: list[str] = Field(
+        [],
+        description="Tags every listed endpoint satisfies, repeated or comma-separated: "
+        f"{TAG_SYNTAX}.",
+    )
+    for_: Literal["me"] | None = Field(
+        None,
+        alias="for",
+        description="`me`: only what the presenting account key's account defaults and "
+        "guardrail allow (an inference or management key; an ingest key is 403).",
+    )
 
 
 def _require_tags(values: list[str]) -> frozenset[str]:
@@ -38,17 +55,24 @@ def _require_tags(values: list[str]) -> frozenset[str]:
 
 @router.get(
     "/v1/catalog/endpoints",
-    response={200: EndpointListOut, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse},
+    response={
+        200: EndpointListOut,
+        400: ErrorResponse,
+        401: ErrorResponse,
+        403: ErrorResponse,
+        404: ErrorResponse,
+    },
     summary="The catalog's endpoints with their current data policies",
-    description="Filters: `model`, `provider`, `require` (tags, repeated or comma-separated). "
-    "With an account key, `for=me` keeps only what the account and the key allow.",
+    description="Public. With `for=me`, an account key is required (401 without one, 403 for "
+    "an ingest key).",
+    openapi_extra={"security": [{}, {"KeyAuth": []}]},
 )
 def list_endpoints(request, filters: Query[EndpointFilters]):
     constraints = resolver.Constraints(
         require=_require_tags(filters.require),
-        only=frozenset({filters.provider.lower()}) if filters.provider else None,
+        only=frozenset({_provider_slug(filters.provider)}) if filters.provider else None,
     )
-    key = ACCOUNT_KEY(request) if request.GET.get("for") == "me" else None
+    key = ACCOUNT_KEY(request) if filters.for_ == "me" else None
     model, today = filters.model or resolver.AUTO_MODEL, timezone.now().date()
     try:
         resolution, published = resolve_for_key(
@@ -60,6 +84,10 @@ def list_endpoints(request, filters: Query[EndpointFilters]):
         "catalog_version": resolution.catalog_version,
         "endpoints": [endpoint_dict(e, today, published) for e in resolution.eligible],
     }
+
+
+def _provider_slug(name: str) -> str:
+    return get_published().provider_named(name) or name.lower()
 
 
 @router.get(

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from catalog.evidence import evidence_key, is_known
 from catalog.models import CatalogState, Endpoint, PolicyFields, PolicyVersion, Provider
 from catalog.policy import resolver
+from catalog.policy.request import name_key, provider_named
 from catalog.policy.vocabulary import SET_FIELDS
 
 
@@ -150,11 +151,11 @@ class Published:
     endpoints: Mapping[str, PolicyDetails]  # endpoint id -> merged details
     tags: Mapping[str, tuple[str, ...]]  # endpoint id -> OpenRouter endpoint tags
     providers: tuple[PublishedProvider, ...]  # by slug
-    names: Mapping[str, str]  # lower-cased slug, display name, alias or endpoint tag -> slug
+    names: Mapping[str, str]  # name_key of slug, display name, alias or endpoint tag -> slug
 
     def provider_named(self, name: str) -> str | None:
         """Our slug for a provider named by slug, display name, alias or endpoint tag."""
-        return self.names.get(name.lower())
+        return provider_named(self.names, name)
 
 
 def details_of(default, override, fields) -> PolicyDetails:
@@ -175,7 +176,7 @@ def _fields_with_headquarters(default, override, provider) -> dict:
 def build_published(version, defaults, overrides, endpoints, providers) -> Published:
     endpoint_details, tags, counts, names = {}, {}, {}, {}
     for provider in providers:
-        names.update(dict.fromkeys(provider.names(), provider.slug))
+        names.update(dict.fromkeys(map(name_key, provider.names()), provider.slug))
     for endpoint in endpoints:
         default, override = defaults.get(endpoint.provider_id), overrides.get(endpoint.pk)
         fields = _fields_with_headquarters(default, override, endpoint.provider)
@@ -183,7 +184,7 @@ def build_published(version, defaults, overrides, endpoints, providers) -> Publi
         tags[endpoint.endpoint_id] = tuple(endpoint.tags)
         counts[endpoint.provider_id] = counts.get(endpoint.provider_id, 0) + 1
         for tag in endpoint.tags:
-            names.setdefault(tag.lower(), endpoint.provider.slug)
+            names.setdefault(name_key(tag), endpoint.provider.slug)
     published_providers = tuple(
         _published_provider(provider, defaults.get(provider.pk), counts.get(provider.pk, 0))
         for provider in providers

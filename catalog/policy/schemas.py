@@ -1,13 +1,11 @@
-"""Request and response shapes of the catalog API (PRODUCT.md §2–3), validated by pydantic.
-
-Unknown fields of a chat request (`messages`, `temperature`, `tools`, …) are ignored: they are
-never read, stored or logged.
-"""
+"""Response shapes of the catalog API (PRODUCT.md §3) and the vocabulary types of the
+configuration API, validated by pydantic. Resolve's request body is `catalog.policy.request`'s:
+decoded by msgspec, which reads only the policy fields of a chat request."""
 
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from catalog.policy import resolver, vocabulary
 from catalog.policy.vocabulary import TAG_SYNTAX, values
@@ -22,72 +20,8 @@ def _tag(value: str) -> str:
 
 Tag = Annotated[str, AfterValidator(_tag)]
 ProviderSlug = Annotated[str, StringConstraints(min_length=1, max_length=60, to_lower=True)]
-ModelSlug = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 Classification = Literal[values(vocabulary.Classification)]
 Days = Annotated[int, Field(ge=0, strict=True)]
-
-
-class IgnoringExtras(Schema):
-    model_config = ConfigDict(extra="ignore")
-
-
-class DataPolicyIn(IgnoringExtras):
-    training_allowed: StrictBool | None = None
-    retention_days: Days | None = None
-
-
-class ProvidersIn(IgnoringExtras):
-    require: list[Tag] = []
-    exclude: list[ProviderSlug] = []
-    only: list[ProviderSlug] | None = None
-    order: list[ProviderSlug] = []
-
-
-class OpenRouterProviderIn(IgnoringExtras):
-    """OpenRouter's `provider` block, mapped onto ours; its routing knobs are ignored."""
-
-    data_collection: Literal["allow", "deny"] | None = None
-    zdr: StrictBool | None = None
-    only: list[ProviderSlug] | None = None
-    ignore: list[ProviderSlug] = []
-    order: list[ProviderSlug] = []
-
-
-class PolicyRequest(IgnoringExtras):
-    """The privacy blocks of a gateway request; shared by resolve and the playground."""
-
-    classification: Classification | None = None
-    data_policy: DataPolicyIn | None = None
-    providers: ProvidersIn | None = None
-    provider: OpenRouterProviderIn | None = None
-
-    def constraints(self) -> resolver.Constraints:
-        data = self.data_policy or DataPolicyIn()
-        ours = self.providers or ProvidersIn()
-        theirs = self.provider or OpenRouterProviderIn()
-        require = set(ours.require)
-        if theirs.data_collection == "deny":
-            require.add("no-training")
-        if theirs.zdr:
-            require.add("zero-retention")
-        return resolver.Constraints(
-            training_allowed=data.training_allowed,
-            retention_days=data.retention_days,
-            require=frozenset(require),
-            exclude=frozenset(ours.exclude) | frozenset(theirs.ignore),
-            only=_intersect_only(ours.only, theirs.only),
-            order=tuple(ours.order or theirs.order),
-            classification=self.classification,
-        )
-
-
-def _intersect_only(ours, theirs):
-    given = [frozenset(only) for only in (ours, theirs) if only is not None]
-    return frozenset.intersection(*given) if given else None
-
-
-class ResolveIn(PolicyRequest):
-    model: ModelSlug
 
 
 class CorroborationOut(Schema):
@@ -161,10 +95,26 @@ class EffectivePolicyOut(Schema):
     sources: dict[str, str]
 
 
+class NoticeOut(Schema):
+    code: Literal["unknown_provider", "unknown_model"]
+    field: str = Field(description="The request field the notice is about (`provider.only.0`).")
+    message: str
+
+
 class ResolveOut(Schema):
-    model: str
+    model: str = Field(
+        description="The model resolved: the first of `model`, `models` with an "
+        "eligible endpoint, routing variants removed."
+    )
     catalog_version: int
     effective_policy: EffectivePolicyOut
+    ignored: list[str] = Field(
+        description="Field paths the request carried that were accepted and not used for "
+        "eligibility (routing-only fields such as `provider.sort`)."
+    )
+    warnings: list[NoticeOut] = Field(
+        description="Names that matched nothing in the catalog (providers, fallback models)."
+    )
     eligible: list[EndpointOut]
     excluded: list[ExcludedOut]
 
@@ -200,6 +150,8 @@ class NoEligibleBody(Schema):
     constraints: list[str]
     relaxations: list[RelaxationOut]
     excluded: list[ExcludedOut]
+    ignored: list[str]
+    warnings: list[NoticeOut]
 
 
 class NoEligibleResponse(Schema):

@@ -7,8 +7,13 @@ mix of models and privacy blocks. A short warm-up first lets each worker compile
 Each sync worker serves one request at a time, so the default of 2 connections per worker keeps
 each busy with one request queued; more connections only queue longer in the kernel.
 
+After the small bodies, the same server and connections load 1 MiB multimodal chat requests (an
+OpenAI-style image part as a base64 data URL beside the same policy blocks): resolve reads only
+the policy fields, so its cost should be the body's transfer and one pass of the JSON parser.
+
     python -m tests.bench.bench_http
     BENCH_HTTP_SECONDS (30)  BENCH_HTTP_CONNECTIONS (4)  BENCH_HTTP_WARMUP_SECONDS (3)
+    BENCH_HTTP_LARGE_SECONDS (10)
 """
 
 import contextlib
@@ -31,6 +36,8 @@ P99_TARGET_MS = 20
 WORKERS = 2
 PATH = "/api/v1/policy/resolve"
 BODIES = 1_000
+LARGE_BODY_BYTES = 1 << 20
+LARGE_BODIES = 4
 
 
 def run() -> list[Result]:
@@ -40,6 +47,7 @@ def run() -> list[Result]:
     seconds = env_float("BENCH_HTTP_SECONDS", 30)
     connections = int(env_float("BENCH_HTTP_CONNECTIONS", 2 * WORKERS))
     warmup = env_float("BENCH_HTTP_WARMUP_SECONDS", 3)
+    large_seconds = env_float("BENCH_HTTP_LARGE_SECONDS", 10)
     synthetic.ensure_catalog()
     secret = synthetic.issue_inference_key()
     bodies = synthetic.request_bodies(synthetic.providers_by_model(), BODIES, seed=4)
@@ -54,8 +62,13 @@ def run() -> list[Result]:
         stats = run_load(url, bodies, headers, seconds, connections)
         cpu_seconds = server.workers_cpu_seconds() - cpu_before
         worker_rss = server.worker_rss_mb()
+        large_bodies = [multimodal(body) for body in bodies[:LARGE_BODIES]]
+        run_load(url, large_bodies, headers, warmup, connections)
+        print(f"HTTP: loading 1 MiB bodies for {large_seconds:.0f} s…", flush=True)
+        large = run_load(url, large_bodies, headers, large_seconds, connections)
         restarts = server.log_count("Autorestarting worker")
     _print_stats(stats, restarts)
+    _print_stats(large, restarts, "HTTP, 1 MiB multimodal bodies")
     cpu_ms = max(cpu_seconds, 0.01) * 1000 / max(1, stats.answered)  # clock ticks are 10 ms
     print(
         f"HTTP: gunicorn workers used {cpu_ms:.2f} ms of CPU per resolve: with a core each, "
@@ -67,7 +80,10 @@ def run() -> list[Result]:
         Result("HTTP p50 latency", stats.p50_ms, "ms"),
         Result("HTTP p99 latency", stats.p99_ms, "ms", P99_TARGET_MS, at_most=True),
         Result("HTTP errors (not 2xx or 422)", stats.errors, "errors", 0, at_most=True),
-        Result("gunicorn worker CPU per resolve", cpu_ms, "ms"),
+        Result("HTTP resolves/s, 1 MiB multimodal body", large.per_second, "/s"),
+        Result("HTTP p99 latency, 1 MiB multimodal body", large.p99_ms, "ms"),
+        Result("HTTP errors, 1 MiB bodies", large.errors, "errors", 0, at_most=True),
+        Result("gunicorn worker CPU per resolve (small bodies)", cpu_ms, "ms"),
         Result("gunicorn worker RSS after load (largest)", worker_rss, "MB"),
         Result("worker restarts during load (max_requests)", restarts, "restarts"),
     ]
@@ -81,17 +97,33 @@ def failed_results() -> list[Result]:
     ]
 
 
-def _print_stats(stats, restarts: int) -> None:
+def multimodal(body: str) -> str:
+    """`body`'s policy blocks in a chat request of about 1 MiB: a question and an image."""
+    request = json.loads(body)
+    image = "A" * (LARGE_BODY_BYTES - len(body) - 200)  # base64 of zero bytes, near enough
+    request["messages"] = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What does this chart show?"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}},
+            ],
+        }
+    ]
+    return json.dumps(request)
+
+
+def _print_stats(stats, restarts: int, label: str = "HTTP") -> None:
     share = stats.unprocessable / stats.answered if stats.answered else 0
     print(
-        f"HTTP: {stats.per_second:,.0f} resolves/s over {stats.seconds:.1f} s ({stats.tool}); "
+        f"{label}: {stats.per_second:,.0f} resolves/s over {stats.seconds:.1f} s ({stats.tool}); "
         f"{stats.ok:,} × 2xx, {stats.unprocessable:,} × 422 ({share:.0%}), "
         f"{stats.errors} errors; latency p50 {stats.p50_ms:.2f} ms, p99 {stats.p99_ms:.2f} ms, "
         f"max {stats.max_ms:.1f} ms; {restarts} worker restarts",
         flush=True,
     )
     if stats.errors:
-        print(f"HTTP errors: {stats.error_sample}", flush=True)
+        print(f"{label} errors: {stats.error_sample}", flush=True)
 
 
 class Gunicorn:

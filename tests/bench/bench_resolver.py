@@ -107,7 +107,8 @@ def failed_results() -> list[Result]:
 
 def request_mix(count: int) -> list[Request]:
     """The bodies the HTTP benchmark sends, parsed as the API parses them, from mixed accounts."""
-    from catalog.policy.schemas import ResolveIn
+    from catalog.policy import request as request_mapping
+    from catalog.policy.snapshot import get_both
     from tests.bench import synthetic
 
     bodies = synthetic.request_bodies(synthetic.providers_by_model(), count, seed=2)
@@ -115,9 +116,12 @@ def request_mix(count: int) -> list[Request]:
     requests = []
     for body in bodies:
         account, key = rng.choice(ACCOUNT_AND_KEY_LAYERS)
-        constraints = ResolveIn.model_validate(body).constraints()
-        layers = (("account", account), ("key", key), ("request", constraints))
-        requests.append(Request(body["model"], layers))
+        catalog, published = get_both()
+        mapped = request_mapping.map_request(
+            request_mapping.convert(body), catalog.models(), published.provider_named
+        )
+        layers = (("account", account), ("key", key), ("request", mapped.constraints))
+        requests.append(Request(mapped.models[0], layers))
     return requests
 
 

@@ -35,7 +35,15 @@ def resolve(client, secret, small_catalog):
 
 def test_resolve_returns_the_contract_shape(resolve):
     body = resolve({"model": "acme/chat", "data_policy": {"training_allowed": False}}).json()
-    assert set(body) == {"model", "catalog_version", "effective_policy", "eligible", "excluded"}
+    assert set(body) == {
+        "model",
+        "catalog_version",
+        "effective_policy",
+        "ignored",
+        "warnings",
+        "eligible",
+        "excluded",
+    }
     assert [e["endpoint"] for e in body["eligible"]] == ["acme/chat@month-ai", "acme/chat@safe-ai"]
     assert set(body["eligible"][0]) == {"endpoint", "provider", "model", "policy"}
     assert body["effective_policy"]["sources"] == {"training_allowed": "request"}
@@ -252,3 +260,31 @@ def test_openapi_describes_every_endpoint_and_error_shape(client):
     )
     responses = schema["paths"]["/api/v1/policy/resolve"]["post"]["responses"]
     assert {"200", "400", "401", "403", "404", "422"} <= set(responses)
+
+
+def test_providers_are_named_by_their_aliases_and_endpoint_tags(resolve, db):
+    from catalog.catalog_file import parse_catalog
+    from catalog.loader import Loader
+    from catalog.policy import snapshot
+
+    Loader().load(
+        parse_catalog(
+            {
+                "providers": [
+                    {"slug": "together", "name": "Together AI", "aliases": ["Together"]},
+                    {"slug": "deepinfra", "name": "DeepInfra"},
+                ],
+                "models": [{"slug": "meta/llama", "name": "Llama"}],
+                "endpoints": [
+                    {"model": "meta/llama", "provider": "together"},
+                    {"model": "meta/llama", "provider": "deepinfra", "tags": ["deepinfra/turbo"]},
+                ],
+            }
+        )
+    )
+    snapshot.forget()
+    body = resolve(
+        {"model": "meta/llama", "provider": {"order": ["Together", "deepinfra/turbo"]}}
+    ).json()
+    assert [e["provider"] for e in body["eligible"]] == ["together", "deepinfra"]
+    assert body["warnings"] == []
