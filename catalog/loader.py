@@ -119,7 +119,7 @@ class Loader:
         if same_content(current, content) or any(same_content(v, content) for v in pending):
             self.report.unchanged += 1
             return
-        version = review.propose(provider, endpoint, content, origin="import")
+        version = review.propose(provider, endpoint, content, origin=PolicyVersion.Origin.IMPORT)
         if self.first_import:
             review.apply_import(version, at=self.started)
             self.report.imported += 1

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -123,7 +125,8 @@ class PolicyVersionQuerySet(models.QuerySet):
         return self.filter(status=PolicyVersion.Status.PROPOSED)
 
     def current(self):
-        """The newest approved version of every provider default and endpoint override."""
+        """The newest approved version of every provider default and endpoint override (the
+        same rule as `PolicyVersion.is_current`, for versions already loaded)."""
         return self.approved().filter(superseded_at__isnull=True)
 
 
@@ -155,7 +158,14 @@ class PolicyVersion(PolicyFields):
     verified_by = models.CharField(max_length=254, blank=True)
     verified_at = models.DateField(null=True, blank=True)
     review_due = models.DateField(null=True, blank=True)
-    origin = models.CharField(max_length=40, default="manual", help_text="import, refresh, manual")
+
+    class Origin(models.TextChoices):
+        IMPORT = "import"  # loadcatalog
+        REFRESH = "refresh"  # a JSON source stated the values
+        REVIEW = "review"  # a reviewer edited a detected change's values
+        MANUAL = "manual"  # a reviewer proposed a change by hand
+
+    origin = models.CharField(max_length=40, choices=Origin.choices, default=Origin.MANUAL)
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -224,6 +234,20 @@ class PolicyVersion(PolicyFields):
         if self.pk and self._changes_approved_content():
             raise ImmutablePolicyVersion(f"{self} is approved; propose a new version instead")
         super().save(*args, **kwargs)
+
+    @property
+    def is_current(self) -> bool:
+        return self.status == self.Status.APPROVED and self.superseded_at is None
+
+    def in_effect(self, at: datetime) -> bool:
+        """Whether this approved version was the one in effect at `at` (the rule
+        `compile.versions_in_effect` applies in the database)."""
+        return self.decided_at <= at and (self.superseded_at is None or self.superseded_at > at)
+
+    @classmethod
+    def content_of(cls, version: "PolicyVersion | None") -> dict:
+        """What a new version starts from: `version`'s content, or nothing stated."""
+        return {name: getattr(version, name) if version else None for name in cls.CONTENT_FIELDS}
 
     def _changes_approved_content(self) -> bool:
         approved = PolicyVersion.objects.approved().filter(pk=self.pk)
@@ -331,11 +355,11 @@ class Fetch(models.Model):
     """One attempt to fetch a source, successful or not."""
 
     class Outcome(models.TextChoices):
-        BASELINE = "baseline"
-        UNCHANGED = "unchanged"
-        NOT_MODIFIED = "not_modified"
-        CHANGED = "changed"
-        FAILED = "failed"
+        BASELINE = "baseline", "baseline set"
+        UNCHANGED = "unchanged", "unchanged"
+        NOT_MODIFIED = "not_modified", "not modified"
+        CHANGED = "changed", "changed"
+        FAILED = "failed", "failed"
 
     source = models.ForeignKey(PolicySource, on_delete=models.CASCADE, related_name="fetches")
     snapshot = models.ForeignKey(Snapshot, on_delete=models.SET_NULL, null=True, blank=True)
@@ -372,11 +396,20 @@ class SourceText(models.Model):
         return f"text {self.text_hash[:12]} of {self.source}"
 
 
+class SourceAlertQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(closed_at__isnull=True)
+
+
+class RefreshRunQuerySet(models.QuerySet):
+    def running(self, since):
+        """Runs begun since `since` and not finished; older unfinished ones count as lost."""
+        return self.filter(finished_at__isnull=True, created__gte=since)
+
+
 class PolicyChangeQuerySet(models.QuerySet):
     def open(self):
-        return self.filter(
-            status__in=[PolicyChange.Status.OPEN, PolicyChange.Status.CHANGES_REQUESTED]
-        )
+        return self.filter(status__in=PolicyChange.OPEN_STATUSES)
 
 
 class PolicyChange(models.Model):
@@ -423,8 +456,15 @@ class PolicyChange(models.Model):
             models.Index(fields=["status", "-created"], name="catalog_change_queue_idx"),
         ]
 
+    # Awaiting a decision: the queue's "pending", and what a reviewer may still decide.
+    OPEN_STATUSES = (Status.OPEN, Status.CHANGES_REQUESTED)
+
     def __str__(self):
         return f"change {self.pk} of {self.provider.slug} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
 
 
 class ReviewEvent(models.Model):
@@ -432,7 +472,14 @@ class ReviewEvent(models.Model):
 
     change = models.ForeignKey(PolicyChange, on_delete=models.CASCADE, related_name="events")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=20)
+
+    class Action(models.TextChoices):
+        EDITED = "edited", "edited the field values"
+        APPROVED = "approved", "approved"
+        REJECTED = "rejected", "rejected"
+        CHANGES_REQUESTED = "changes_requested", "requested changes"
+
+    action = models.CharField(max_length=20, choices=Action.choices)
     comment = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
 
@@ -451,6 +498,8 @@ class SourceAlert(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = SourceAlertQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -479,6 +528,8 @@ class RefreshRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = RefreshRunQuerySet.as_manager()
 
     def __str__(self):
         return f"refresh run {self.pk}: {self.done}/{self.total}"

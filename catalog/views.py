@@ -103,23 +103,13 @@ def provider_detail(request, slug):
         .order_by("endpoint_id", "-number")
     )
     endpoints = [e for e in get_catalog().endpoints_for(resolver.AUTO_MODEL) if e.provider == slug]
-    current_default = next(
-        (
-            v
-            for v in versions
-            if v.endpoint_id is None and v.status == "approved" and v.superseded_at is None
-        ),
-        None,
-    )
+    current = [v for v in versions if v.is_current]
+    current_default = next((v for v in current if v.endpoint_id is None), None)
     context = {
         "provider": provider,
         "current": current_default,
         "endpoints": [(e, policy_badges(e.policy, today)) for e in endpoints],
-        "overrides": [
-            v
-            for v in versions
-            if v.endpoint_id and v.status == "approved" and v.superseded_at is None
-        ],
+        "overrides": [v for v in current if v.endpoint_id],
         "timeline": version_timeline(versions),
     }
     return render(request, "catalog/provider_detail.html", context)

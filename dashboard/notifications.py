@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Endpoint, PolicyVersion, Provider
-from catalog.policy.history_compile import compile_catalog_at
+from catalog.policy.compile import compile_catalog_at
 from dashboard import audit, settings_review
 from dashboard.models import Account, EmailMute, Notification
 from dashboard.policy import eligibility_change, every_account_layers

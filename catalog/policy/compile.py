@@ -4,7 +4,7 @@ API and pages show of each policy (its evidence), as an immutable `Published`.""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from types import MappingProxyType
 
 from catalog.evidence import evidence_key, is_known
@@ -77,10 +77,26 @@ def to_policy(default, override, headquarters: str) -> resolver.Policy:
     )
 
 
-def current_versions() -> tuple[dict, dict]:
-    """Current approved versions: (provider id -> default, endpoint id -> override)."""
+def versions_in_effect(
+    *, at: datetime | None = None, catalog_version: int | None = None
+) -> tuple[dict, dict]:
+    """The approved versions in effect now, at the moment `at`, or as the catalog stood at
+    `catalog_version`: (provider id -> default, endpoint id -> override). One query.
+
+    A version is in effect from `decided_at` until `superseded_at` (`PolicyVersion.in_effect`).
+    Approved versions are never rewritten and superseding one only stamps `superseded_at`, so the
+    newest version of each default and override approved at or before a catalog version is
+    exactly what the snapshot compiled then.
+    """
+    approved = PolicyVersion.objects.approved()
+    if catalog_version is not None:
+        versions = approved.filter(catalog_version__lte=catalog_version).order_by("catalog_version")
+    elif at is not None:
+        versions = approved.filter(decided_at__lte=at).exclude(superseded_at__lte=at)
+    else:
+        versions = PolicyVersion.objects.current()
     defaults, overrides = {}, {}
-    for version in PolicyVersion.objects.current():
+    for version in versions:  # by catalog version when asked for one: the newest wins
         if version.endpoint_id is None:
             defaults[version.provider_id] = version
         else:
@@ -117,7 +133,15 @@ def build_catalog(
 
 def compile_catalog() -> resolver.Catalog:
     version = CatalogState.current_version()
-    return build_catalog(version, *current_versions())
+    return build_catalog(version, *versions_in_effect())
+
+
+def compile_catalog_at(catalog_version: int) -> resolver.Catalog:
+    """The catalog as it stood at an earlier version, so accounts can be told what changed.
+    Endpoints themselves are not versioned: every endpoint that exists now is compiled, with no
+    policy if none was approved by then (all unknown, as the live catalog shows an endpoint
+    before its first policy is approved)."""
+    return build_catalog(catalog_version, *versions_in_effect(catalog_version=catalog_version))
 
 
 # --- What the API and pages show beside each compiled policy -----------------------------------
@@ -213,7 +237,7 @@ def _published_provider(provider, default, endpoints: int) -> PublishedProvider:
 def compile_snapshot() -> tuple[resolver.Catalog, Published]:
     """The catalog and its evidence at one version, from one read of each table."""
     version = CatalogState.current_version()
-    defaults, overrides = current_versions()
+    defaults, overrides = versions_in_effect()
     endpoints, providers = _endpoints(), list(Provider.objects.order_by("slug"))
     return (
         build_catalog(version, defaults, overrides, endpoints),
@@ -223,7 +247,7 @@ def compile_snapshot() -> tuple[resolver.Catalog, Published]:
 
 def compile_with(candidate: PolicyVersion) -> resolver.Catalog:
     """The current catalog as it would be if `candidate` were approved (for impact reports)."""
-    defaults, overrides = current_versions()
+    defaults, overrides = versions_in_effect()
     if candidate.endpoint_id is None:
         defaults[candidate.provider_id] = candidate
     else:

@@ -285,14 +285,12 @@ def _proposed_version(source, after: SourceText) -> PolicyVersion | None:
     document = json.loads(after.text)
     fields = document.get("policy", {})
     current = current_version(source.provider)
-    content = {
-        name: getattr(current, name) if current else None for name in PolicyVersion.CONTENT_FIELDS
-    }
+    content = PolicyVersion.content_of(current)
     content.update({name: fields.get(name) for name in PolicyVersion.FIELDS if name in fields})
     content.update(source_url=source.url, evidence=_json_evidence(document, source.url))
     if current is not None and all(getattr(current, k) == v for k, v in content.items()):
         return None
-    return propose(source.provider, None, content, origin="refresh")
+    return propose(source.provider, None, content, origin=PolicyVersion.Origin.REFRESH)
 
 
 def _json_evidence(document: dict, url: str) -> dict:
@@ -325,7 +323,7 @@ def _record_success(source, result, snapshot, outcome) -> None:
         updates["baseline"] = source.baseline
     PolicySource.objects.filter(pk=source.pk).update(**updates)
     if source.failure_streak:  # only a failing source can have an open alert to close
-        SourceAlert.objects.filter(source=source, closed_at__isnull=True).update(closed_at=now)
+        SourceAlert.objects.open().filter(source=source).update(closed_at=now)
 
 
 def _postpone(source, retry_after: int | None) -> None:
@@ -357,9 +355,7 @@ def record_failure(source, failure: Failure) -> str:
 
 
 def _open_alert(source, error) -> None:
-    updated = SourceAlert.objects.filter(source=source, closed_at__isnull=True).update(
-        last_error=error
-    )
+    updated = SourceAlert.objects.open().filter(source=source).update(last_error=error)
     if not updated:
         try:
             with transaction.atomic():

@@ -20,7 +20,7 @@ def _check(change: PolicyChange, person, comment: str) -> None:
         raise ChangeDecisionError("Only the privacy team reviews changes.")
     if not comment.strip():
         raise ChangeDecisionError("A comment is required.")
-    if change.status not in (PolicyChange.Status.OPEN, PolicyChange.Status.CHANGES_REQUESTED):
+    if not change.is_open:
         raise ChangeDecisionError(f"This change is already {change.status}.")
 
 
@@ -54,20 +54,18 @@ def edit_fields(change, editor, fields: dict, comment: str, *, request=None) -> 
     change = _locked(change)
     _check(change, editor, comment)
     current = review.current_version(change.provider)
-    content = {
-        name: getattr(current, name) if current else None for name in PolicyVersion.CONTENT_FIELDS
-    }
+    content = PolicyVersion.content_of(current)
     content.update(fields)
     if change.source_id:
         content["source_url"] = change.source.url
     if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
         review.reject(change.version, editor, "replaced by edited field values")
     change.version = review.propose(
-        change.provider, None, content, origin="review", proposed_by=editor
+        change.provider, None, content, origin=PolicyVersion.Origin.REVIEW, proposed_by=editor
     )
     change.material = True
     change.save(update_fields=["version", "material", "updated"])
-    _event(change, editor, "edited", comment, request)
+    _event(change, editor, ReviewEvent.Action.EDITED, comment, request)
     return change.version
 
 
@@ -75,7 +73,7 @@ def edit_fields(change, editor, fields: dict, comment: str, *, request=None) -> 
 def approve(change, reviewer, comment: str, *, request=None) -> PolicyChange:
     change = _locked(change)
     _check(change, reviewer, comment)
-    edited = change.events.filter(action="edited", author=reviewer).exists()
+    edited = change.events.filter(action=ReviewEvent.Action.EDITED, author=reviewer).exists()
     if edited or (change.version and change.version.proposed_by_id == reviewer.pk):
         raise ChangeDecisionError(
             "Four-eyes: you edited these field values, so someone else must approve them."
@@ -83,7 +81,7 @@ def approve(change, reviewer, comment: str, *, request=None) -> PolicyChange:
     if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
         review.approve(change.version, reviewer, comment, request=request)
     _close(change, PolicyChange.Status.APPROVED)
-    _event(change, reviewer, "approved", comment, request)
+    _event(change, reviewer, ReviewEvent.Action.APPROVED, comment, request)
     return change
 
 
@@ -94,7 +92,7 @@ def reject(change, reviewer, comment: str, *, request=None) -> PolicyChange:
     if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
         review.reject(change.version, reviewer, comment)
     _close(change, PolicyChange.Status.REJECTED)
-    _event(change, reviewer, "rejected", comment, request)
+    _event(change, reviewer, ReviewEvent.Action.REJECTED, comment, request)
     return change
 
 
@@ -104,7 +102,7 @@ def request_changes(change, reviewer, comment: str, *, request=None) -> PolicyCh
     _check(change, reviewer, comment)
     change.status = PolicyChange.Status.CHANGES_REQUESTED
     change.save(update_fields=["status", "updated"])
-    _event(change, reviewer, "changes_requested", comment, request)
+    _event(change, reviewer, ReviewEvent.Action.CHANGES_REQUESTED, comment, request)
     return change
 
 

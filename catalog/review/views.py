@@ -42,7 +42,7 @@ QUEUE_PAGE_SIZE = 50
 RUN_SHOWN_FOR = timedelta(hours=1)
 Status = PolicyChange.Status
 STATUS_FILTERS = {
-    "pending": ("Awaiting a decision", [Status.OPEN, Status.CHANGES_REQUESTED]),
+    "pending": ("Awaiting a decision", list(PolicyChange.OPEN_STATUSES)),
     "open": ("Open", [Status.OPEN]),
     "changes_requested": ("Changes requested", [Status.CHANGES_REQUESTED]),
     "approved": ("Approved", [Status.APPROVED]),
@@ -57,19 +57,6 @@ DECISIONS = {
 }
 DECISION_ERRORS = (changes.ChangeDecisionError, review.ReviewError)
 SHOWN_LABELS = {**FIELD_LABELS, "source_url": "Source", "review_due": "Review due"}
-OUTCOME_LABELS = {
-    "baseline": "baseline set",
-    "unchanged": "unchanged",
-    "not_modified": "not modified",
-    "changed": "changed",
-    "failed": "failed",
-}
-ACTION_LABELS = {
-    "edited": "edited the field values",
-    "approved": "approved",
-    "rejected": "rejected",
-    "changes_requested": "requested changes",
-}
 
 
 # --- The queue ----------------------------------------------------------------------------------
@@ -117,9 +104,7 @@ def review_queue(request):
         status_filters={key: label for key, (label, _) in STATUS_FILTERS.items()},
         kind_filters=KIND_FILTERS,
         stale=changes.stale_policies(),
-        alerts=SourceAlert.objects.filter(closed_at__isnull=True)
-        .select_related("source__provider")
-        .order_by("-updated"),
+        alerts=SourceAlert.objects.open().select_related("source__provider").order_by("-updated"),
     )
     return render(request, "catalog/review_queue.html", context)
 
@@ -191,10 +176,6 @@ def _get_change(pk) -> PolicyChange:
     return get_object_or_404(PolicyChange.objects.select_related(*related), pk=pk)
 
 
-def _is_pending(change) -> bool:
-    return change.status in (Status.OPEN, Status.CHANGES_REQUESTED)
-
-
 def _edit_form(change, data=None) -> PolicyFieldsForm:
     version = change.version
     if version is None or version.status == PolicyVersion.Status.REJECTED:
@@ -214,7 +195,7 @@ def _proposal_context(change) -> dict:
     return {
         "baseline": baseline,
         "field_rows": field_rows(baseline, version),
-        "impact": impact_of(version, today) if proposed and _is_pending(change) else None,
+        "impact": impact_of(version, today) if proposed and change.is_open else None,
     }
 
 
@@ -230,10 +211,9 @@ def _detail_context(request, change, edit_form=None) -> dict:
         "change": change,
         "before": before,
         "after": after,
-        "pending": _is_pending(change),
+        "pending": change.is_open,
         "edited_by_me": edited_by_me,
         "events": change.events.select_related("author"),
-        "action_labels": ACTION_LABELS,
         "decision_form": DecisionForm(),
         "edit_form": edit_form or _edit_form(change),
         **_proposal_context(change),
@@ -330,11 +310,10 @@ def _sources_with_latest_fetch():
 def source_list(request):
     # A run still going (begun here or in another tab) keeps showing its progress bar.
     recent = timezone.now() - RUN_SHOWN_FOR
-    running = RefreshRun.objects.filter(finished_at__isnull=True, created__gte=recent)
     context = {
         "sources": _sources_with_latest_fetch(),
-        "run": running.order_by("-created").first(),
-        "outcome_labels": OUTCOME_LABELS,
+        "run": RefreshRun.objects.running(since=recent).order_by("-created").first(),
+        "outcome_labels": dict(Fetch.Outcome.choices),
     }
     return render(request, "catalog/source_list.html", context)
 

@@ -8,8 +8,7 @@ from catalog.catalog_file import parse_catalog
 from catalog.loader import Loader
 from catalog.models import CatalogState, Endpoint, PolicyVersion
 from catalog.policy import resolver
-from catalog.policy.compile import compile_catalog
-from catalog.policy.history_compile import compile_catalog_at
+from catalog.policy.compile import compile_catalog, compile_catalog_at
 from catalog.review.versions import approve, propose, reject
 
 pytestmark = pytest.mark.django_db
