@@ -40,8 +40,23 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = env_str(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_int_list(name: str) -> list[int]:
+    try:
+        return [int(item) for item in env_list(name)]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be comma-separated integers") from None
 
 
 DEBUG = env_bool("DEBUG", default=True)
@@ -289,20 +304,20 @@ USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
 
 # How often a process asks the shared cache whether the catalog changed (seconds). A policy
 # approval reaches every resolver within this time.
-CATALOG_VERSION_CHECK_SECONDS = float(env_str("CATALOG_VERSION_CHECK_SECONDS", "1"))
+CATALOG_VERSION_CHECK_SECONDS = env_float("CATALOG_VERSION_CHECK_SECONDS", 1)
 
 # Policy refresh: extra ports the fetcher may use (80/443 always), failures in a row before a
 # "source failing" item opens, and how long raw snapshots are kept.
-FETCH_ALLOWED_PORTS = [int(port) for port in env_list("FETCH_ALLOWED_PORTS")]
+FETCH_ALLOWED_PORTS = env_int_list("FETCH_ALLOWED_PORTS")
 SOURCE_FAILURES_BEFORE_ALERT = env_int("SOURCE_FAILURES_BEFORE_ALERT", 3)
 SNAPSHOT_RETENTION_DAYS = env_int("SNAPSHOT_RETENTION_DAYS", 365)
 REFRESH_CONCURRENCY = env_int("REFRESH_CONCURRENCY", 50)  # hosts fetched at once per run
 REFRESH_RETRIES = env_int("REFRESH_RETRIES", 2)
-REFRESH_BACKOFF_SECONDS = float(env_str("REFRESH_BACKOFF_SECONDS", "1"))
+REFRESH_BACKOFF_SECONDS = env_float("REFRESH_BACKOFF_SECONDS", 1)
 
 # How long each process keeps API keys and privacy layers it has read from the shared cache
 # (seconds). A revocation or settings change made elsewhere takes effect within this time.
-HOT_CACHE_SECONDS = float(env_str("HOT_CACHE_SECONDS", "2"))
+HOT_CACHE_SECONDS = env_float("HOT_CACHE_SECONDS", 2)
 
 # Usage metadata: raw events are kept this many days (whole daily partitions are dropped; the
 # hourly and daily rollups stay), partitions are created this many days ahead, and a model

@@ -10,8 +10,11 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import render
 
 from dashboard.models import Account, Membership, Role
+
+READING = ("GET", "HEAD")
 
 
 def _mark(view, decision):
@@ -66,10 +69,16 @@ def get_membership_for_user(user, account_slug) -> Membership:
     return membership
 
 
-def account_member(view=None, *, manage=False):
+def forbidden(request, message: str):
+    """The 403 page saying why."""
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def account_member(view=None, *, manage=False, managers_write: str | None = None):
     """The view takes `account_slug`; it receives `request.membership` and `request.account`.
 
-    With manage=True only owners and admins pass; members get 403.
+    With manage=True only owners and admins pass; members get 403. With `managers_write`,
+    members read (GET, HEAD) and get 403 saying `managers_write` for anything else.
     """
 
     def decorate(view):
@@ -78,6 +87,8 @@ def account_member(view=None, *, manage=False):
             membership = get_membership_for_user(request.user, account_slug)
             if manage and not membership.can_manage:
                 raise PermissionDenied("owners and admins only")
+            if managers_write and request.method not in READING and not membership.can_manage:
+                return forbidden(request, managers_write)
             request.membership, request.account = membership, membership.account
             if request.session.get("current_account") != account_slug:
                 request.session["current_account"] = account_slug

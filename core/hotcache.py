@@ -3,18 +3,20 @@ request (API keys, account and key layers). Entries live HOT_CACHE_SECONDS, so a
 in another process takes effect within that time; a change made in this process at once."""
 
 import time
+from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import cache
 
 MAX_ENTRIES = 10_000
-_MISSING = object()
+MISSING = object()
 
 
 class LocalTTLCache:
     def __init__(self):
         self._entries: dict[str, tuple[float, object]] = {}
 
-    def get(self, key: str, default=_MISSING):
+    def get(self, key: str, default=MISSING):
         entry = self._entries.get(key)
         if entry is None or entry[0] < time.monotonic():
             return default
@@ -33,4 +35,23 @@ class LocalTTLCache:
 
 
 hot = LocalTTLCache()
-MISSING = _MISSING
+
+
+def two_level(key: str, load: Callable[[], object], ttl: int | Callable[[object], int]):
+    """This process's copy, else the shared cache's, else `load()` shared for `ttl` seconds (a
+    number, or a function of the value). `load` must not return None: None means "not cached"."""
+    value = hot.get(key)
+    if value is MISSING:
+        value = cache.get(key)
+        if value is None:
+            value = load()
+            cache.set(key, value, timeout=max(1, ttl(value) if callable(ttl) else ttl))
+        hot.set(key, value)
+    return value
+
+
+def forget(key: str) -> None:
+    """Drop both levels' copies: this process sees the change at once, others on their next
+    shared read (within HOT_CACHE_SECONDS)."""
+    cache.delete(key)
+    hot.delete(key)

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from catalog.policy import vocabulary
 from core.choices import text_choices
-from core.hotcache import MISSING, hot
+from core.hotcache import MISSING, forget, hot, two_level
 
 
 class Role(models.TextChoices):
@@ -206,20 +206,19 @@ class ApiKey(models.Model):
         key.record_use()
         return key
 
+    CACHE_SECONDS = 300
+
     @classmethod
     def _cached_active(cls, prefix):
-        cache_key = cls.cache_key(prefix)
-        fields = hot.get(cache_key)
-        if fields is MISSING:
-            fields = cache.get(cache_key)
-            if fields is None:
-                key = cls.objects.active().select_related("account").filter(prefix=prefix).first()
-                fields = key._cacheable() if key else {}
-                cache.set(cache_key, fields, timeout=cls.CACHE_SECONDS)
-            hot.set(cache_key, fields)
+        fields = two_level(
+            cls.cache_key(prefix), lambda: cls._active_fields(prefix), cls.CACHE_SECONDS
+        )
         return cls._from_cache(fields) if fields else None
 
-    CACHE_SECONDS = 300
+    @classmethod
+    def _active_fields(cls, prefix) -> dict:
+        key = cls.objects.active().select_related("account").filter(prefix=prefix).first()
+        return key._cacheable() if key else {}
 
     @staticmethod
     def cache_key(prefix: str) -> str:
@@ -250,8 +249,7 @@ class ApiKey(models.Model):
         return key
 
     def forget_cached(self):
-        cache.delete(self.cache_key(self.prefix))
-        hot.delete(self.cache_key(self.prefix))
+        forget(self.cache_key(self.prefix))
 
     def record_use(self):
         """Write last use at most once per LAST_USED_PRECISION, whichever process sees it."""

@@ -8,14 +8,13 @@ cache entry is dropped whenever one of them changes.
 
 from dataclasses import replace
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from catalog.policy import resolver
 from catalog.policy.vocabulary import Classification
-from core.hotcache import MISSING, hot
+from core.hotcache import forget, two_level
 from dashboard import audit, settings_review
 from dashboard.audit import changed_fields
 from dashboard.models import KeyGuardrail, PrivacyDefaults, ProviderException
@@ -101,26 +100,13 @@ def _key_entry(key_id) -> dict:
     return {"vocabulary": guardrail.as_vocabulary() if guardrail else None}
 
 
-def _cached_entry(cache_key: str, load, timeout) -> dict:
-    entry = hot.get(cache_key)
-    if entry is MISSING:
-        entry = cache.get(cache_key)
-        if entry is None:
-            entry = load()
-            cache.set(cache_key, entry, timeout=max(1, timeout(entry)))
-        hot.set(cache_key, entry)
-    return entry
-
-
 def _cached_entries(key) -> tuple[dict, dict]:
-    account = _cached_entry(
+    account = two_level(
         _account_cache_key(key.account_id),
         lambda: _account_entry(key.account_id),
-        lambda e: e["ttl"],
+        lambda entry: entry["ttl"],
     )
-    guardrail = _cached_entry(
-        _key_cache_key(key.pk), lambda: _key_entry(key.pk), lambda e: CACHE_SECONDS
-    )
+    guardrail = two_level(_key_cache_key(key.pk), lambda: _key_entry(key.pk), CACHE_SECONDS)
     return account, guardrail
 
 
@@ -146,13 +132,11 @@ def excepted_providers(account, key=None) -> list[str]:
 
 
 def forget_account(account_id) -> None:
-    cache.delete(_account_cache_key(account_id))
-    hot.delete(_account_cache_key(account_id))
+    forget(_account_cache_key(account_id))
 
 
 def forget_key(key_id) -> None:
-    cache.delete(_key_cache_key(key_id))
-    hot.delete(_key_cache_key(key_id))
+    forget(_key_cache_key(key_id))
 
 
 # --- Guardrails may only be stricter ------------------------------------------------------------

@@ -8,26 +8,10 @@ mistyped slug there would silently exclude or allow nothing.
 from django import forms
 from pydantic import ValidationError
 
-from catalog.policy.vocabulary import FLAG_TAGS
+from catalog.policy.vocabulary import CLASSIFICATION_TEXT, FLAG_TAGS, TAG_TEXT
 from dashboard.config_api import AccountPrivacyIn, GuardrailIn
 from dashboard.models import Classification
 
-FLAG_HELP = {
-    "no-training": "The provider does not train on API data",
-    "zero-retention": "Prompts and outputs are not kept at all",
-    "no-safety-retention": "Nothing is kept even when abuse classifiers flag it",
-    "no-publishing": "The provider never publishes prompts",
-    "verified": "The policy is not past its review date",
-}
-PRESETS = {
-    "public": "No constraint from the class: any endpoint the other settings allow.",
-    "internal": "Providers may not train on the data and may keep it at most 30 days.",
-    "confidential": "No training and zero retention. Every resolution is recorded as a receipt. "
-    "Content flagged for abuse review may still be kept: require no-safety-retention to forbid "
-    "that too.",
-    "regulated": "Confidential, plus a verified policy and every certification the account "
-    "requires. Every resolution is recorded as a receipt.",
-}
 INHERIT = "The key adds no class of its own; the account's class applies."
 # What the account setting is called when a guardrail would loosen it.
 ACCOUNT_SETTINGS = {
@@ -173,7 +157,7 @@ class GuardrailForm(forms.Form):
         return [
             (
                 radio,
-                PRESETS.get(radio.data["value"], INHERIT),
+                CLASSIFICATION_TEXT.get(radio.data["value"], INHERIT),
                 self.preset_counts.get(radio.data["value"]),
             )
             for radio in self["classification"]
@@ -181,7 +165,7 @@ class GuardrailForm(forms.Form):
 
     def require_chips(self) -> list[tuple]:
         """(checkbox, what the tag means) for each flag tag."""
-        return [(box, FLAG_HELP[box.data["value"]]) for box in self["require"]]
+        return [(box, TAG_TEXT[box.data["value"]]) for box in self["require"]]
 
     @property
     def read_only(self) -> bool:
@@ -229,7 +213,8 @@ def describe(vocabulary: dict) -> list[str]:
     lines = []
     if vocabulary.get("classification"):
         name = vocabulary["classification"]
-        lines.append(f"Data class {name}: {PRESETS[name][0].lower()}{PRESETS[name][1:]}")
+        text = CLASSIFICATION_TEXT[name]
+        lines.append(f"Data class {name}: {text[0].lower()}{text[1:]}")
     if vocabulary.get("training_allowed") is False:
         lines.append("Providers that may train on the data are blocked.")
     if vocabulary.get("retention_days") is not None:

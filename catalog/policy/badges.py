@@ -1,5 +1,6 @@
 """Plain-language badges for a policy, shared by the catalog pages and the activity page."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -55,11 +56,29 @@ def publishing_badge(policy: resolver.Policy) -> Badge | None:
     return None
 
 
-def policy_badges(policy: resolver.Policy, today: date) -> list[Badge]:
-    badges = [training_badge(policy), retention_badge(policy), safety_badge(policy)]
-    if publishing := publishing_badge(policy):
-        badges.append(publishing)
-    badges += [Badge(cert, "neutral", "Certification") for cert in sorted(policy.certifications)]
+@dataclass(frozen=True)
+class PolicyBadges:
+    """A policy's badges by what they say, for pages with a column each; iterating gives them
+    all in the order a one-cell page shows them."""
+
+    training: Badge
+    retention: Badge
+    safety: Badge
+    flags: tuple[Badge, ...]  # publishing, then certifications, then stale
+
+    def __iter__(self) -> Iterator[Badge]:
+        yield from (self.training, self.retention, self.safety, *self.flags)
+
+    def __len__(self) -> int:
+        return 3 + len(self.flags)
+
+
+def policy_badges(policy: resolver.Policy, today: date) -> PolicyBadges:
+    publishing = publishing_badge(policy)
+    flags = [publishing] if publishing else []
+    flags += [Badge(cert, "neutral", "Certification") for cert in sorted(policy.certifications)]
     if policy.is_stale(today):
-        badges.append(Badge("stale", "bad", "Past its review date: `verified` excludes it"))
-    return badges
+        flags.append(Badge("stale", "bad", "Past its review date: `verified` excludes it"))
+    return PolicyBadges(
+        training_badge(policy), retention_badge(policy), safety_badge(policy), tuple(flags)
+    )

@@ -61,6 +61,16 @@ class Classification(StrEnum):
 
 
 _CLASSIFICATION_ORDER = tuple(Classification)
+# What each data class means, as the privacy settings explain their presets.
+CLASSIFICATION_TEXT = {
+    Classification.PUBLIC: "No constraint from the class: any endpoint the other settings allow.",
+    Classification.INTERNAL: "Providers may not train on the data and may keep it at most 30 days.",
+    Classification.CONFIDENTIAL: "No training and zero retention. Every resolution is recorded "
+    "as a receipt. Content flagged for abuse review may still be kept: require "
+    "no-safety-retention to forbid that too.",
+    Classification.REGULATED: "Confidential, plus a verified policy and every certification the "
+    "account requires. Every resolution is recorded as a receipt.",
+}
 
 
 class Tag(StrEnum):
@@ -74,6 +84,13 @@ class Tag(StrEnum):
 
 
 FLAG_TAGS = values(Tag)
+TAG_TEXT = {
+    Tag.NO_TRAINING: "The provider does not train on API data",
+    Tag.ZERO_RETENTION: "Prompts and outputs are not kept at all",
+    Tag.NO_SAFETY_RETENTION: "Nothing is kept even when abuse classifiers flag it",
+    Tag.NO_PUBLISHING: "The provider never publishes prompts",
+    Tag.VERIFIED: "The policy is not past its review date",
+}
 # Tags written `<prefix>:<value>`: cert:soc2, region:eu, hq:US.
 TAG_PREFIXES = ("cert", "region", "hq")
 TAG_SYNTAX = ", ".join((*FLAG_TAGS, "cert:<id>", "region:<code>", "hq:<country>"))

@@ -62,16 +62,13 @@ def account_overview(request):
     return render(request, "dashboard/account_overview.html", context)
 
 
-@account_member
+@account_member(managers_write="Only owners and admins can invite members.")
 def member_list(request):
     form = InviteForm(request.POST or None, membership=request.membership)
-    if request.method == "POST":
-        if not request.membership.can_manage:
-            return _forbidden(request, "Only owners and admins can invite members.")
-        if form.is_valid():
-            members.invite(request, request.membership, **form.cleaned_data)
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-            return redirect("member_list", account_slug=request.account.slug)
+    if request.method == "POST" and form.is_valid():
+        members.invite(request, request.membership, **form.cleaned_data)
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        return redirect("member_list", account_slug=request.account.slug)
     context = {
         "form": form,
         "memberships": request.account.memberships.select_related("user"),
@@ -79,10 +76,6 @@ def member_list(request):
         "roles": Role.choices,
     }
     return render(request, "dashboard/member_list.html", context)
-
-
-def _forbidden(request, message):
-    return render(request, "403.html", {"message": message}, status=403)
 
 
 def _get_membership_for_user(request, pk) -> Membership:

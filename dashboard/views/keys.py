@@ -11,18 +11,13 @@ def _get_key_for_user(request, prefix):
     return get_object_or_404(request.account.api_keys, prefix=prefix)
 
 
-@account_member
+@account_member(managers_write="Only owners and admins create keys.")
 def key_list(request):
     form = ApiKeyForm(request.POST or None)
     context = {"form": form, "created_secret": None}
-    if request.method == "POST":
-        if not request.membership.can_manage:
-            return render(
-                request, "403.html", {"message": "Only owners and admins create keys."}, status=403
-            )
-        if form.is_valid():
-            key, secret = create_key(account=request.account, request=request, **form.cleaned_data)
-            context.update(created_key=key, created_secret=secret, form=ApiKeyForm())
+    if request.method == "POST" and form.is_valid():
+        key, secret = create_key(account=request.account, request=request, **form.cleaned_data)
+        context.update(created_key=key, created_secret=secret, form=ApiKeyForm())
     context["keys"] = request.account.api_keys.select_related("created_by")
     template = "dashboard/key_list.html#key-panel" if request.htmx else "dashboard/key_list.html"
     return render(request, template, context)

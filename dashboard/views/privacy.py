@@ -28,10 +28,6 @@ SHOWN_ENDPOINTS = 50  # per reason in the preview; the count is always exact
 # --- Access -------------------------------------------------------------------------------------
 
 
-def _forbidden(request, message):
-    return render(request, "403.html", {"message": message}, status=403)
-
-
 def _get_key_for_user(request, prefix):
     return get_object_or_404(request.account.api_keys.active(), prefix=prefix)
 
@@ -139,13 +135,11 @@ def _settings_page(request, form, partial=None, context=None):
     return render(request, _template(SETTINGS, partial), context)
 
 
-@account_member
+@account_member(managers_write="Only owners and admins change privacy settings.")
 def privacy_settings(request):
     saved = privacy.defaults_for(request.account).as_vocabulary()
     if request.method != "POST":
         return _settings_page(request, _account_form(request, saved))
-    if not request.membership.can_manage:
-        return _forbidden(request, "Only owners and admins change privacy settings.")
     form = _account_form(request, saved, request.POST)
     if not form.is_valid():
         return _settings_page(request, form)
@@ -201,14 +195,12 @@ def _guardrail_page(request, key, form, account, partial=None, context=None):
     return render(request, _template(GUARDRAIL, partial), context)
 
 
-@account_member
+@account_member(managers_write="Only owners and admins change key guardrails.")
 def key_guardrail(request, prefix):
     key = _get_key_for_user(request, prefix)
     account = privacy.defaults_for(request.account).as_vocabulary()
     if request.method != "POST":
         return _guardrail_page(request, key, _guardrail_form(request, key), account)
-    if not request.membership.can_manage:
-        return _forbidden(request, "Only owners and admins change key guardrails.")
     form = _guardrail_form(request, key, request.POST)
     if form.is_valid():
         form.refuse_looser(privacy.looser_fields(account, form.vocabulary))

@@ -7,6 +7,7 @@ import pytest
 from catalog.catalog_file import PolicyIn
 from catalog.models import PolicyFields, PolicyVersion
 from catalog.policy import resolver, vocabulary
+from catalog.policy.badges import policy_badges
 from catalog.policy.vocabulary import (
     FLAG_TAGS,
     REASON_TEXT,
@@ -36,6 +37,11 @@ def test_classifications_rank_from_loosest_to_strictest():
 def test_every_reason_code_has_plain_words():
     assert set(REASON_TEXT) == set(ReasonCode)
     assert all(text and text == text.strip() for text in REASON_TEXT.values())
+
+
+def test_every_tag_and_data_class_is_explained_in_words():
+    assert set(vocabulary.TAG_TEXT) == set(vocabulary.Tag)
+    assert set(vocabulary.CLASSIFICATION_TEXT) == set(Classification)
 
 
 def test_every_flag_tag_parses_and_has_a_reason():
@@ -82,3 +88,14 @@ def test_resolver_reports_excluded_endpoints_with_vocabulary_codes():
     codes = {reason.code for excluded in resolution.excluded for reason in excluded.reasons}
     assert codes == {ReasonCode.TRAINS_ON_DATA}
     assert REASON_TEXT[next(iter(codes))] == "may train on the data"
+
+
+def test_badges_are_named_by_column_and_iterate_in_page_order():
+    policy = resolver.Policy(training="no", retention="zero", certifications=frozenset({"soc2"}))
+    badges = policy_badges(policy, date(2026, 1, 1))
+
+    assert (badges.training.label, badges.retention.label) == ("no training", "zero retention")
+    assert badges.safety.label == "safety retention unknown"
+    assert [b.label for b in badges.flags] == ["publishing unknown", "soc2", "stale"]
+    assert [b.label for b in badges][:3] == ["no training", "zero retention", badges.safety.label]
+    assert len(badges) == 6

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 
@@ -30,6 +32,17 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_production_starts_with_a_secret_key():
     result = _settings_in_a_fresh_process(DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="a.test")
     assert result.returncode == 0 and result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("HOT_CACHE_SECONDS", "two"), ("CATALOG_VERSION_CHECK_SECONDS", "1s")]
+    + [("REFRESH_BACKOFF_SECONDS", "fast"), ("FETCH_ALLOWED_PORTS", "8080,http")],
+)
+def test_a_malformed_number_setting_is_refused_naming_the_variable(name, value):
+    result = _settings_in_a_fresh_process(**{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and name in result.stderr
 
 
 def test_no_template_has_an_inline_script_or_event_handler():
