@@ -12,10 +12,11 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from enum import StrEnum
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from catalog.policy.vocabulary import (
     FLAG_TAGS,
@@ -138,9 +139,13 @@ class Endpoint:
     enabled: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Facts:
-    """What a policy provably guarantees: the tags it satisfies and the most days it keeps data."""
+    """What a policy provably guarantees: the tags it satisfies and the most days it keeps data.
+
+    Compared by identity: a catalog compiles each distinct value once (`_compile_policies`), and
+    identity hashing keeps the per-request verdict lookups cheap.
+    """
 
     tags: frozenset[str]
     retention: float  # math.inf when indefinite or unknown
@@ -198,6 +203,7 @@ class _Candidates:
     providers: tuple[str, ...]
     profiles: tuple[tuple[int, int, bool], ...]  # (index in facts, index in providers, enabled)
     profile_of: tuple[int, ...]  # per endpoint, its index in profiles
+    ids_of: tuple[tuple[str, ...], ...]  # per profile, its endpoints' ids (for relaxations)
 
 
 def _candidates(endpoints: Sequence[Endpoint], facts_of: Mapping[Policy, _Facts]) -> _Candidates:
@@ -205,6 +211,7 @@ def _candidates(endpoints: Sequence[Endpoint], facts_of: Mapping[Policy, _Facts]
     providers: dict[str, int] = {}
     profiles: dict[tuple[int, int, bool], int] = {}
     profile_of = []
+    ids_of: defaultdict[int, list[str]] = defaultdict(list)
     for e in endpoints:
         profile = (
             _index_of(facts, facts_of[e.policy]),
@@ -212,8 +219,14 @@ def _candidates(endpoints: Sequence[Endpoint], facts_of: Mapping[Policy, _Facts]
             e.enabled,
         )
         profile_of.append(_index_of(profiles, profile))
+        ids_of[profile_of[-1]].append(e.id)
     return _Candidates(
-        tuple(endpoints), tuple(facts), tuple(providers), tuple(profiles), tuple(profile_of)
+        tuple(endpoints),
+        tuple(facts),
+        tuple(providers),
+        tuple(profiles),
+        tuple(profile_of),
+        tuple(tuple(ids_of[p]) for p in range(len(profiles))),
     )
 
 
@@ -252,11 +265,12 @@ class Catalog:
 
 
 def _compile_policies(endpoints: Sequence[Endpoint]) -> dict[Policy, _Facts]:
-    distinct: dict[_Facts, _Facts] = {}
+    distinct: dict[tuple, _Facts] = {}
     compiled = {}
     for policy in {e.policy for e in endpoints}:
         facts = _Facts.of(policy)
-        compiled[policy] = distinct.setdefault(facts, facts)
+        value = (facts.tags, facts.retention, facts.review_due)
+        compiled[policy] = distinct.setdefault(value, facts)
     return compiled
 
 
@@ -300,6 +314,17 @@ class Constraints:
             raise ValueError("retention_days must be >= 0")
         if self.classification is not None:
             _check_choice("classification", self.classification, Classification)
+
+    def __hash__(self) -> int:
+        # Every resolve hashes its layers (the key of `merge_cached`), and the account's and
+        # key's layers are the same cached objects request after request: hash each once.
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = self.__dict__["_hash"] = hash(tuple(getattr(self, f) for f in _LAYER_FIELDS))
+        return found
+
+
+_LAYER_FIELDS = tuple(f.name for f in fields(Constraints))
 
 
 @dataclass(frozen=True)
@@ -501,21 +526,22 @@ class Reason:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class Exclusion:
+# The results are named tuples rather than frozen dataclasses: as immutable, and built (once
+# per excluded endpoint, and once per resolve) at a third of the cost.
+
+
+class Exclusion(NamedTuple):
     endpoint: Endpoint
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True)
-class Relaxation:
+class Relaxation(NamedTuple):
     constraints: tuple[str, ...]
     description: str
     unlocks: tuple[str, ...]  # endpoint ids
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     model: str
     catalog_version: int
     effective: EffectivePolicy
@@ -535,6 +561,7 @@ class _Checks:
     stale_as_unknown: bool
     exclude: frozenset[str]
     only: frozenset[str] | None
+    names_providers: bool  # exclude or only: most requests name no provider
     sources: Mapping[str, str]
     # Most resolutions exclude few endpoints, and excluded ones fail in few distinct ways, so
     # Reasons are built on first need and shared: by constraint id, and by way of failing.
@@ -542,6 +569,11 @@ class _Checks:
     failures: dict[tuple[frozenset[str], bool, bool], tuple[Reason, ...]] = field(
         default_factory=dict
     )
+    # A catalog has few distinct facts, shared by many models, and the same effective policy
+    # recurs request after request: each facts' verdict is worked out once a day (staleness
+    # depends on the day), then looked up.
+    by_day: dict[date, dict[_Facts, tuple[Reason, ...]]] = field(default_factory=dict)
+    failing_by_day: dict[date, dict[_Facts, frozenset[str]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, effective: EffectivePolicy) -> _Checks:
@@ -557,19 +589,35 @@ class _Checks:
             stale_as_unknown=effective.stale_as_unknown,
             exclude=effective.exclude,
             only=effective.only,
+            names_providers=bool(effective.exclude) or effective.only is not None,
             sources=effective.sources,
         )
 
     def verdicts(self, candidates: _Candidates, today: date) -> list[tuple[Reason, ...]]:
         """The reasons of every profile of the candidates, in profile order."""
-        by_facts = [self.policy_reasons(facts, today) for facts in candidates.facts]
+        by_facts = self.policy_verdicts(candidates.facts, today)
+        if not self.names_providers:
+            return [
+                by_facts[facts] if enabled else by_facts[facts] + _DISABLED
+                for facts, _, enabled in candidates.profiles
+            ]
         by_provider = [self.provider_reasons(provider) for provider in candidates.providers]
         return [
             by_facts[facts] + by_provider[provider] + (() if enabled else _DISABLED)
             for facts, provider, enabled in candidates.profiles
         ]
 
-    def policy_reasons(self, facts: _Facts, today: date) -> tuple[Reason, ...]:
+    def policy_verdicts(self, facts: Sequence[_Facts], today: date) -> list[tuple[Reason, ...]]:
+        known = _memo_of(self.by_day, today)
+        verdicts = []
+        for one in facts:
+            verdict = known.get(one)
+            if verdict is None:
+                verdict = known[one] = self._policy_verdict(one, today)
+            verdicts.append(verdict)
+        return verdicts
+
+    def _policy_verdict(self, facts: _Facts, today: date) -> tuple[Reason, ...]:
         stale = facts.is_stale(today)
         seen = _UNKNOWN_FACTS if stale and self.stale_as_unknown else facts
         over_limit = seen.retention > self.retention_limit
@@ -580,6 +628,14 @@ class _Checks:
         if failure not in self.failures:
             self.failures[failure] = self._failure_reasons(*failure)
         return self.failures[failure]
+
+    def failing_constraints(self, facts: Sequence[_Facts], today: date) -> list[frozenset[str]]:
+        """The constraint ids each facts fails, for relaxations."""
+        known = _memo_of(self.failing_by_day, today)
+        missing = [one for one in facts if one not in known]
+        for one, reasons in zip(missing, self.policy_verdicts(missing, today), strict=True):
+            known[one] = _constraints_of(reasons)
+        return [known[one] for one in facts]
 
     def _failure_reasons(
         self, missing: frozenset[str], over_limit: bool, stale_fails: bool
@@ -615,13 +671,30 @@ class _Checks:
         return self.made[constraint]
 
 
+def _memo_of[T](by_day: dict[date, dict[_Facts, T]], today: date) -> dict[_Facts, T]:
+    known = by_day.get(today)
+    if known is None or len(known) > _MAX_KNOWN_FACTS:
+        # A new day (or many recompiled catalogs): start over. A thread still on the old day
+        # keeps filling its own dictionary, which is no longer this one.
+        known = {}
+        by_day.clear()
+        by_day[today] = known
+    return known
+
+
+def _constraints_of(reasons: Iterable[Reason]) -> frozenset[str]:
+    return frozenset([reason.constraint for reason in reasons])
+
+
 _DISABLED = (Reason(ReasonCode.ENDPOINT_DISABLED, "endpoint", "catalog"),)
+_MAX_KNOWN_FACTS = 10_000
 
 
 def evaluate(endpoint: Endpoint, effective: EffectivePolicy, today: date) -> tuple[Reason, ...]:
     """Every reason the endpoint may not serve under `effective`; empty means eligible."""
     candidates = _candidates([endpoint], {endpoint.policy: _Facts.of(endpoint.policy)})
-    return effective._checks.verdicts(candidates, today)[0]
+    # Fresh checks: this endpoint's facts are not a catalog's, and would only fill the memo.
+    return _Checks.of(effective).verdicts(candidates, today)[0]
 
 
 def resolve(catalog: Catalog, model: str, effective: EffectivePolicy, today: date) -> Resolution:
@@ -630,7 +703,7 @@ def resolve(catalog: Catalog, model: str, effective: EffectivePolicy, today: dat
     verdicts = effective._checks.verdicts(candidates, today)
     eligible, excluded = _partition(candidates, verdicts)
     eligible = _preferred_first(eligible, effective.order)
-    relaxations = () if eligible else _relaxations(candidates, verdicts, effective, today)
+    relaxations = () if eligible else _relaxations(candidates, effective, today)
     return Resolution(model, catalog.version, effective, eligible, excluded, relaxations)
 
 
@@ -641,10 +714,13 @@ def _partition(
     excluded = []
     for endpoint, profile in zip(candidates.endpoints, candidates.profile_of, strict=True):
         if reasons := verdicts[profile]:
-            excluded.append(Exclusion(endpoint, reasons))
+            excluded.append(_exclusion(Exclusion, (endpoint, reasons)))
         else:
             eligible.append(endpoint)
     return eligible, tuple(excluded)
+
+
+_exclusion = tuple.__new__  # Exclusion(...) without its Python-level __new__: one per endpoint
 
 
 def _preferred_first(endpoints: list[Endpoint], order: tuple[str, ...]) -> tuple[Endpoint, ...]:
@@ -662,47 +738,43 @@ MAX_RELAXATIONS = 3
 
 
 def _relaxations(
-    candidates: _Candidates,
-    verdicts: list[tuple[Reason, ...]],
-    effective: EffectivePolicy,
-    today: date,
+    candidates: _Candidates, effective: EffectivePolicy, today: date
 ) -> tuple[Relaxation, ...]:
     # Lifting a set S of constraints unlocks the endpoints whose failing constraints all lie in
     # S, so the smallest useful sets are exactly the smallest failing sets, each unlocking the
     # endpoints that fail it exactly.
-    profiles_failing = _profiles_by_failing_constraints(verdicts)
+    profiles_failing = _profiles_by_failing_constraints(candidates, effective._checks, today)
     if not profiles_failing:
         return ()
     fewest = min(map(len, profiles_failing))
-    ids_of = _endpoint_ids_by_profile(candidates)
     options = []
     for constraints, profiles in profiles_failing.items():
         if len(constraints) == fewest:
+            retention = math.inf  # only a relaxation of the limit names a number of days
             if "retention_days" in constraints:
                 profiles = _least_retention_needed(candidates, profiles, effective, today)
-            unlocks = sorted(endpoint_id for p in profiles for endpoint_id in ids_of[p])
-            retention = max(_retention_seen(candidates, p, effective, today) for p in profiles)
+                retention = max(_retention_seen(candidates, p, effective, today) for p in profiles)
+            unlocks = sorted([id for p in profiles for id in candidates.ids_of[p]])
             options.append(_relaxation(sorted(constraints), unlocks, retention, effective.sources))
     options.sort(key=lambda option: (-len(option.unlocks), option.constraints))
     return tuple(options[:MAX_RELAXATIONS])
 
 
 def _profiles_by_failing_constraints(
-    verdicts: list[tuple[Reason, ...]],
+    candidates: _Candidates, checks: _Checks, today: date
 ) -> dict[frozenset[str], list[int]]:
+    by_facts = checks.failing_constraints(candidates.facts, today)
+    by_provider = None
+    if checks.names_providers:
+        by_provider = [_constraints_of(checks.provider_reasons(p)) for p in candidates.providers]
     profiles_failing = defaultdict(list)
-    for profile, reasons in enumerate(verdicts):
-        constraints = frozenset(reason.constraint for reason in reasons)
-        if "endpoint" not in constraints:  # a disabled endpoint is not the caller's to relax
+    for profile, (facts, provider, enabled) in enumerate(candidates.profiles):
+        if enabled:  # a disabled endpoint is not the caller's to relax
+            constraints = by_facts[facts]
+            if by_provider is not None:
+                constraints |= by_provider[provider]
             profiles_failing[constraints].append(profile)
     return profiles_failing
-
-
-def _endpoint_ids_by_profile(candidates: _Candidates) -> dict[int, list[str]]:
-    ids_of = defaultdict(list)
-    for endpoint, profile in zip(candidates.endpoints, candidates.profile_of, strict=True):
-        ids_of[profile].append(endpoint.id)
-    return ids_of
 
 
 def _least_retention_needed(
