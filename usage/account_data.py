@@ -25,7 +25,6 @@ from usage.models import (
     COUNTERS,
     AccountLatency,
     DailyUsage,
-    HourlyLatency,
     HourlyUsage,
     Status,
     UsageEvent,
@@ -38,7 +37,6 @@ TABLES = {
     "raw_events": UsageEvent,
     "hourly_usage": HourlyUsage,
     "daily_usage": DailyUsage,
-    "hourly_latency": HourlyLatency,
     "account_latency": AccountLatency,
 }
 
@@ -77,8 +75,7 @@ def usage_summary(account) -> Summary:
         daily_rows=daily["n"],
         daily_first=daily["first"],
         daily_last=daily["last"],
-        latency_rows=HourlyLatency.objects.filter(account=account).count()
-        + AccountLatency.objects.filter(account=account).count(),
+        latency_rows=AccountLatency.objects.filter(account=account).count(),
         inquiries=inquiries.count_for_account(account),
     )
 
@@ -146,7 +143,6 @@ def _files(account):
     yield "raw_events.csv", RAW_COLUMNS, _raw_rows(account)
     yield "hourly_usage.csv", ["hour", *ROLLUP_COLUMNS], _rollup_rows(HourlyUsage, "hour", account)
     yield "daily_usage.csv", ["day", *ROLLUP_COLUMNS], _rollup_rows(DailyUsage, "day", account)
-    yield "hourly_latency.csv", HOURLY_LATENCY_COLUMNS, _hourly_latency_rows(account)
     yield "account_latency.csv", ACCOUNT_LATENCY_COLUMNS, _account_latency_rows(account)
     yield "inquiries.csv", inquiries.EXPORT_INQUIRY_COLUMNS, inquiries.export_inquiry_rows(account)
     yield (
@@ -238,18 +234,6 @@ def _rollup_rows(model, period: str, account):
         yield (_iso(start), key or "", *middle, _usd(cost), latency_sum)
 
 
-HOURLY_LATENCY_COLUMNS = [
-    "hour",
-    "api_key",
-    "model",
-    "provider",
-    "bucket",
-    "above_ms",
-    "up_to_ms",
-    "count",
-]
-
-
 @cache
 def bucket_bounds(bucket: int) -> tuple[str, str]:
     """A latency bucket's range in ms as text: (above, up to); the last bucket has no top."""
@@ -258,14 +242,6 @@ def bucket_bounds(bucket: int) -> tuple[str, str]:
     above = f"{histogram.GAMMA ** (bucket - 2):.3f}"
     top = "" if bucket >= histogram.BUCKETS - 1 else f"{histogram.GAMMA ** (bucket - 1):.3f}"
     return above, top
-
-
-def _hourly_latency_rows(account):
-    rows = HourlyLatency.objects.filter(account=account).order_by("hour")
-    for hour, key, model, provider, bucket, count in _stream(
-        rows, "hour", "api_key__prefix", "route__model", "route__provider", "bucket", "count"
-    ):
-        yield (_iso(hour), key or "", model, provider, bucket, *bucket_bounds(bucket), count)
 
 
 ACCOUNT_LATENCY_COLUMNS = ["span", "start", "bucket", "above_ms", "up_to_ms", "count"]
@@ -286,9 +262,8 @@ prefix of the API key (empty when the gateway reported none).
 raw_events.csv       one row per request, kept for a limited number of days
 hourly_usage.csv     per hour, API key and model@provider: counts, tokens, cost, latency sum
 daily_usage.csv      the same per UTC day
-hourly_latency.csv   latency histograms of the hourly rows: requests per latency bucket;
-                     a bucket holds latencies above above_ms and up to up_to_ms
-account_latency.csv  the account's whole latency histogram per hour and per day
+account_latency.csv  the account's latency histogram per hour and per day: requests per
+                     latency bucket; a bucket holds latencies above above_ms and up to up_to_ms
 inquiries.csv        the account's questions to AnyAPI's privacy team
 inquiry_messages.csv their threads: every message from the account and every answer
 """

@@ -7,9 +7,11 @@ waits on the unique index rather than slipping through, and a request that dies 
 nothing behind.
 """
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import NamedTuple
 
 from django.db import connection, models, transaction
 
@@ -19,27 +21,99 @@ from usage import histogram, partitions
 from usage.events import BatchRejected, Event
 from usage.models import Route, Status
 
+
+class StagedRow(NamedTuple):
+    """One event as the staging table holds it: the raw event's columns (its ids resolved),
+    then what the rollups group by."""
+
+    timestamp: datetime
+    event_id: uuid.UUID
+    account_id: int
+    api_key_id: int | None
+    route_id: int
+    tokens_prompt: int
+    tokens_completion: int
+    latency_ms: int
+    status: int
+    cost_nanos: int | None
+    hour: datetime
+    day: date
+    day_start: datetime
+    bucket: int
+
+    @classmethod
+    def from_raw(
+        cls,
+        timestamp: datetime,
+        event_id: uuid.UUID,
+        account_id: int,
+        api_key_id: int | None,
+        route_id: int,
+        tokens_prompt: int,
+        tokens_completion: int,
+        latency_ms: int,
+        status: int,
+        cost_nanos: int | None,
+    ) -> "StagedRow":
+        """A stored raw event's columns, by name, plus its hour, day and latency bucket."""
+        hour = timestamp.replace(minute=0, second=0, microsecond=0)
+        day_start = hour.replace(hour=0)
+        return cls(
+            timestamp,
+            event_id,
+            account_id,
+            api_key_id,
+            route_id,
+            tokens_prompt,
+            tokens_completion,
+            latency_ms,
+            status,
+            cost_nanos,
+            hour,
+            day_start.date(),
+            day_start,
+            histogram.bucket_of(latency_ms),
+        )
+
+    @classmethod
+    def from_event(
+        cls, event: Event, account_id: int, api_key_id: int | None, route_id: int
+    ) -> "StagedRow":
+        return cls.from_raw(
+            timestamp=event.timestamp,
+            event_id=event.event_id,
+            account_id=account_id,
+            api_key_id=api_key_id,
+            route_id=route_id,
+            tokens_prompt=event.tokens_prompt,
+            tokens_completion=event.tokens_completion,
+            latency_ms=event.latency_ms,
+            status=event.status,
+            cost_nanos=event.cost_nanos,
+        )
+
+
 # Column types come from Django fields so each database gets its own spelling (SQLite would
 # read an unknown type name such as "uuid" as numeric and mangle hexadecimal ids).
-STAGED_COLUMNS = (
-    ("timestamp", models.DateTimeField()),
-    ("event_id", models.UUIDField()),
-    ("account_id", models.BigIntegerField()),
-    ("api_key_id", models.BigIntegerField()),
-    ("route_id", models.BigIntegerField()),
-    ("tokens_prompt", models.IntegerField()),
-    ("tokens_completion", models.IntegerField()),
-    ("latency_ms", models.IntegerField()),
-    ("status", models.SmallIntegerField()),
-    ("cost_nanos", models.BigIntegerField()),
-    ("hour", models.DateTimeField()),
-    ("day", models.DateField()),
-    ("day_start", models.DateTimeField()),
-    ("bucket", models.SmallIntegerField()),
-)
-RAW_FIELDS = tuple(name for name, _ in STAGED_COLUMNS[:10])  # the raw event's own columns
+_COLUMN_TYPES = {
+    "timestamp": models.DateTimeField(),
+    "event_id": models.UUIDField(),
+    "account_id": models.BigIntegerField(),
+    "api_key_id": models.BigIntegerField(),
+    "route_id": models.BigIntegerField(),
+    "tokens_prompt": models.IntegerField(),
+    "tokens_completion": models.IntegerField(),
+    "latency_ms": models.IntegerField(),
+    "status": models.SmallIntegerField(),
+    "cost_nanos": models.BigIntegerField(),
+    "hour": models.DateTimeField(),
+    "day": models.DateField(),
+    "day_start": models.DateTimeField(),
+    "bucket": models.SmallIntegerField(),
+}
+STAGED_COLUMNS = tuple((name, _COLUMN_TYPES[name]) for name in StagedRow._fields)
+RAW_FIELDS = StagedRow._fields[: StagedRow._fields.index("hour")]  # the raw event's own columns
 RAW_COLUMNS = ", ".join(RAW_FIELDS)
-STAGED_DAY = [name for name, _ in STAGED_COLUMNS].index("day")
 _route_ids: dict[tuple[str, str], int] = {}  # routes never change, so every process keeps them
 
 
@@ -57,7 +131,7 @@ def ingest(events: Sequence[Event]) -> IngestResult:
     keys = _key_ids(events, accounts)
     routes = route_ids({(event.model, event.provider) for event in events})
     rows = [_row(event, accounts, keys, routes) for event in _first_of_each_event(events)]
-    partitions.ensure({row[STAGED_DAY] for row in rows})
+    partitions.ensure({row.day for row in rows})
     with transaction.atomic():
         accepted = write_rows(rows)
     return IngestResult(accepted, len(events) - accepted)
@@ -137,34 +211,16 @@ def forget_routes() -> None:
     _route_ids.clear()
 
 
-def _row(event: Event, accounts, keys, routes) -> tuple:
+def _row(event: Event, accounts, keys, routes) -> StagedRow:
     account_id = accounts[event.account]
-    raw = (
-        event.timestamp,
-        event.event_id,
-        account_id,
-        keys[(account_id, event.api_key)] if event.api_key else None,
-        routes[(event.model, event.provider)],
-        event.tokens_prompt,
-        event.tokens_completion,
-        event.latency_ms,
-        event.status,
-        event.cost_nanos,
-    )
-    return staged_row(raw)
+    api_key_id = keys[(account_id, event.api_key)] if event.api_key else None
+    route_id = routes[(event.model, event.provider)]
+    return StagedRow.from_event(event, account_id, api_key_id, route_id)
 
 
-def staged_row(raw: tuple) -> tuple:
-    """A raw event's columns followed by what the rollups group by: hour, day, bucket."""
-    timestamp, latency_ms = raw[0], raw[7]
-    hour = timestamp.replace(minute=0, second=0, microsecond=0)
-    day_start = hour.replace(hour=0)
-    return (*raw, hour, day_start.date(), day_start, histogram.bucket_of(latency_ms))
-
-
-def write_rows(rows: Sequence[tuple]) -> int:
-    """Stage `rows` (in STAGED_COLUMNS order), store the new ones as raw events and add them to
-    the rollups; returns how many were new. Call inside a transaction."""
+def write_rows(rows: Sequence[StagedRow]) -> int:
+    """Stage `rows`, store the new ones as raw events and add them to the rollups; returns how
+    many were new. Call inside a transaction."""
     with connection.cursor() as cursor:
         _stage(cursor, rows)
         fresh, source = _insert_raw(cursor, len(rows))
@@ -174,7 +230,7 @@ def write_rows(rows: Sequence[tuple]) -> int:
     return fresh
 
 
-def add_to_rollups(rows: Iterable[tuple]) -> None:
+def add_to_rollups(rows: Iterable[StagedRow]) -> None:
     """Add staged `rows` to the rollups only (rebuilding from raw events that are stored)."""
     with connection.cursor() as cursor:
         _stage(cursor, rows)
@@ -182,7 +238,7 @@ def add_to_rollups(rows: Iterable[tuple]) -> None:
             cursor.execute(statement.format(source="usage_staging"))
 
 
-def _stage(cursor, rows: Iterable[tuple]) -> None:
+def _stage(cursor, rows: Iterable[StagedRow]) -> None:
     _empty_temporary_table(cursor, "usage_staging")
     if connection.vendor == "postgresql":
         with cursor.copy(f"COPY usage_staging ({_names()}) FROM STDIN") as copy:
@@ -203,20 +259,23 @@ def _empty_temporary_table(cursor, name: str) -> None:
     cursor.execute(f"DELETE FROM {name}")
 
 
-def _copy_text(rows: Iterable[tuple]) -> str:
+def _copy_text(rows: Iterable[StagedRow]) -> str:
     """The rows in COPY's text format, built by hand: every staged value is a number, a date,
     a UTC datetime or a UUID, whose str() PostgreSQL reads as is, so nothing needs escaping.
     Several times faster than psycopg's per-value write_row; a batch's few distinct hours and
     days are formatted once."""
     periods: dict[datetime, str] = {}
     lines = []
-    for ts, event_id, account, key, route, prompt, completion, latency, status, cost, *rest in rows:
-        hour, day, day_start, bucket = rest
-        period = periods.get(hour) or periods.setdefault(hour, f"{hour}\t{day}\t{day_start}")
+    for row in rows:
+        hour = row.hour
+        period = periods.get(hour) or periods.setdefault(
+            hour, f"{hour}\t{row.day}\t{row.day_start}"
+        )
+        key, cost = row.api_key_id, row.cost_nanos
         lines.append(
-            f"{ts}\t{event_id}\t{account}\t{NULL if key is None else key}\t{route}\t{prompt}\t"
-            f"{completion}\t{latency}\t{status}\t{NULL if cost is None else cost}\t{period}\t"
-            f"{bucket}\n"
+            f"{row.timestamp}\t{row.event_id}\t{row.account_id}\t{NULL if key is None else key}\t"
+            f"{row.route_id}\t{row.tokens_prompt}\t{row.tokens_completion}\t{row.latency_ms}\t"
+            f"{row.status}\t{NULL if cost is None else cost}\t{period}\t{row.bucket}\n"
         )
     return "".join(lines)
 
@@ -228,18 +287,15 @@ def _names() -> str:
     return ", ".join(name for name, _ in STAGED_COLUMNS)
 
 
-def _for_sqlite(row: tuple) -> tuple:
+def _for_sqlite(row: StagedRow) -> StagedRow:
     # Django's own SQLite representations, so the ORM reads these rows back unchanged.
     ops = connection.ops
-    timestamp, event_id, *middle, hour, day, day_start, bucket = row
-    return (
-        ops.adapt_datetimefield_value(timestamp),
-        event_id.hex,
-        *middle,
-        ops.adapt_datetimefield_value(hour),
-        ops.adapt_datefield_value(day),
-        ops.adapt_datetimefield_value(day_start),
-        bucket,
+    return row._replace(
+        timestamp=ops.adapt_datetimefield_value(row.timestamp),
+        event_id=row.event_id.hex,
+        hour=ops.adapt_datetimefield_value(row.hour),
+        day=ops.adapt_datefield_value(row.day),
+        day_start=ops.adapt_datetimefield_value(row.day_start),
     )
 
 
@@ -326,12 +382,6 @@ ROLLUP_UPSERTS = (
         {**_PER_ROUTE, "day": "day"},
         _ROUTE_CONFLICT.format(period="day"),
         _COUNTERS,
-    ),
-    _upsert(
-        "usage_hourlylatency",
-        {**_PER_ROUTE, "hour": "hour", **_BUCKET},
-        _ROUTE_CONFLICT.format(period="hour") + ", bucket",
-        _COUNT,
     ),
     _upsert(
         "usage_accountlatency",

@@ -167,28 +167,9 @@ class DailyUsage(Counters):
         return f"{self.account_id} {self.day} route {self.route_id}"
 
 
-class HourlyLatency(models.Model):
-    """The latency histogram of an hourly rollup row: one row per non-empty bucket."""
-
-    account = unenforced_key(Account, models.CASCADE)
-    hour = models.DateTimeField()
-    api_key = unenforced_key(ApiKey, models.CASCADE, null=True)
-    route = unenforced_key(Route, models.PROTECT)
-    bucket = models.SmallIntegerField()
-    count = models.IntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(*_rollup_key("hour", "bucket"), name="usage_hourly_lat_uniq"),
-        ]
-
-    def __str__(self):
-        return f"{self.account_id} {self.hour:%Y-%m-%d %H}h bucket {self.bucket}: {self.count}"
-
-
 class AccountLatency(models.Model):
-    """An account's whole latency histogram per hour and per day: the latency chart reads a
-    few hundred of these rows where the per-route histograms would be hundreds of thousands."""
+    """An account's whole latency histogram per hour and per day: one row per non-empty
+    bucket. The latency chart reads a few hundred of these rows per period."""
 
     class Span(models.TextChoices):
         HOUR = "h", "hour"

@@ -11,8 +11,8 @@ from itertools import batched
 from django.db import connection, transaction
 from django.db.models import Min
 
-from usage.ingest import RAW_FIELDS, add_to_rollups, staged_row
-from usage.models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, UsageEvent
+from usage.ingest import RAW_FIELDS, StagedRow, add_to_rollups
+from usage.models import AccountLatency, DailyUsage, HourlyUsage, UsageEvent
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,10 @@ def rebuild_rollups(account=None, chunk_size: int = 50_000) -> RebuildResult:
             return RebuildResult(0, None)
         since = datetime(first.year, first.month, first.day, tzinfo=UTC)
         _delete_rollups(account, since)
-        rows = events.filter(timestamp__gte=since).values_list(*RAW_FIELDS)
+        rows = events.filter(timestamp__gte=since).values(*RAW_FIELDS)
         count = 0
         for chunk in batched(rows.iterator(chunk_size=chunk_size), chunk_size, strict=False):
-            add_to_rollups(staged_row(raw) for raw in chunk)
+            add_to_rollups(StagedRow.from_raw(**raw) for raw in chunk)
             count += len(chunk)
     return RebuildResult(count, since)
 
@@ -52,6 +52,5 @@ def _hold_off_ingest() -> None:
 def _delete_rollups(account, since: datetime) -> None:
     scope = {} if account is None else {"account": account}
     HourlyUsage.objects.filter(hour__gte=since, **scope).delete()
-    HourlyLatency.objects.filter(hour__gte=since, **scope).delete()
     DailyUsage.objects.filter(day__gte=since.date(), **scope).delete()
     AccountLatency.objects.filter(start__gte=since, **scope).delete()

@@ -81,9 +81,9 @@ def _generate(account, events: int) -> None:
 
     from dashboard.models import ApiKey
     from usage.ingest import ROLLUP_UPSERTS, STAGED_COLUMNS, route_ids
-    from usage.models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage
+    from usage.models import AccountLatency, DailyUsage, HourlyUsage
 
-    for model in (HourlyUsage, DailyUsage, HourlyLatency, AccountLatency):
+    for model in (HourlyUsage, DailyUsage, AccountLatency):
         model.objects.filter(account=account).delete()
     keys = [ApiKey.issue(name=f"bench {n}", account=account)[0].pk for n in range(5)]
     routes = list(route_ids(set(_catalog_pairs(12))).values())

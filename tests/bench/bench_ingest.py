@@ -7,7 +7,7 @@ baselines measured in this same run on the same rows.
   table shaped like the raw events with no index, partition or rollup: the floor any ingest
   path stands on;
 - a naive ORM path, one event at a time: save the raw event, then read-modify-write each rollup
-  row (hourly, daily, latency buckets), on a sample of the rows.
+  row (hourly, daily, the account's latency buckets), on a sample of the rows.
 
 Also the storage per raw event: partitions plus their primary-key index, divided by the rows.
 
@@ -82,8 +82,7 @@ def _clear_usage() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE usage_event, usage_hourlyusage, usage_dailyusage, usage_hourlylatency, "
-            "usage_accountlatency"
+            "TRUNCATE usage_event, usage_hourlyusage, usage_dailyusage, usage_accountlatency"
         )
 
 
@@ -245,7 +244,7 @@ def _naive_rate(events) -> float:
     from dashboard.models import Account, ApiKey
     from usage.histogram import bucket_of
     from usage.ingest import route_ids
-    from usage.models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, UsageEvent
+    from usage.models import AccountLatency, DailyUsage, HourlyUsage, UsageEvent
 
     _clear_usage()
     started = time.perf_counter()
@@ -289,10 +288,6 @@ def _naive_rate(events) -> float:
                 row, _ = model.objects.get_or_create(**scope, **period)
                 model.objects.filter(pk=row.pk).update(**measures)
             bucket = bucket_of(e.latency_ms)
-            row, _ = HourlyLatency.objects.get_or_create(
-                **scope, hour=hour, bucket=bucket, defaults={"count": 0}
-            )
-            HourlyLatency.objects.filter(pk=row.pk).update(count=F("count") + 1)
             day_start = hour.replace(hour=0)
             for span, start in (("h", hour), ("d", day_start)):
                 row, _ = AccountLatency.objects.get_or_create(

@@ -18,7 +18,6 @@ from usage.ingest import ingest
 from usage.models import (
     AccountLatency,
     DailyUsage,
-    HourlyLatency,
     HourlyUsage,
     ModelRanking,
     Route,
@@ -33,7 +32,6 @@ TABLES = {
     "raw_events.csv": UsageEvent,
     "hourly_usage.csv": HourlyUsage,
     "daily_usage.csv": DailyUsage,
-    "hourly_latency.csv": HourlyLatency,
     "account_latency.csv": AccountLatency,
 }
 
@@ -109,7 +107,7 @@ def test_the_summary_counts_every_kind_of_row(personas, stored):
     assert summary.raw_events == counts["raw_events.csv"] == 4
     assert summary.hourly_rows == counts["hourly_usage.csv"]
     assert summary.daily_rows == counts["daily_usage.csv"]
-    assert summary.latency_rows == counts["hourly_latency.csv"] + counts["account_latency.csv"]
+    assert summary.latency_rows == counts["account_latency.csv"]
     assert (summary.raw_first, summary.raw_last) == (
         NOW - timedelta(hours=30),
         NOW - timedelta(hours=1),
@@ -125,9 +123,9 @@ def test_the_page_makes_a_fixed_number_of_queries(client_for, personas, key):
     ingest([_event(personas.account, hours, key) for hours in range(1, 60) for _ in range(3)])
     with CaptureQueriesContext(connection) as many:
         client.get("/a/acme/usage/")
-    # session, user, membership; memberships, team check and bell of the menu; five counts and
+    # session, user, membership; memberships, team check and bell of the menu; four counts and
     # the privacy inquiries'
-    assert len(few) == len(many) == 12
+    assert len(few) == len(many) == 11
 
 
 # --- Export ------------------------------------------------------------------------------------
@@ -173,11 +171,11 @@ def test_exported_rollups_add_up_to_the_events(client_for, personas, stored):
         assert sum(int(row["requests"]) for row in rows) == 4
         assert sum(int(row["errors"]) for row in rows) == 1
         assert sum(int(row["tokens_prompt"]) for row in rows) == 480
-    latency = _rows(archive, "hourly_latency.csv")
-    assert sum(int(row["count"]) for row in latency) == 4
+    latency = _rows(archive, "account_latency.csv")
+    assert {row["span"] for row in latency} == {"hour", "day"}
+    for span in ("hour", "day"):
+        assert sum(int(row["count"]) for row in latency if row["span"] == span) == 4
     assert all(float(row["above_ms"]) < float(row["up_to_ms"]) for row in latency)
-    spans = {row["span"] for row in _rows(archive, "account_latency.csv")}
-    assert spans == {"hour", "day"}
 
 
 def test_the_export_holds_only_the_accounts_own_data(client_for, personas, stored):
@@ -277,7 +275,6 @@ def test_deleting_is_audited_with_the_counts(client_for, personas, stored):
         "raw_events": before["raw_events.csv"],
         "hourly_usage": before["hourly_usage.csv"],
         "daily_usage": before["daily_usage.csv"],
-        "hourly_latency": before["hourly_latency.csv"],
         "account_latency": before["account_latency.csv"],
         "inquiries": 0,
     }

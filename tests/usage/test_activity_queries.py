@@ -161,11 +161,7 @@ def _tables_read(call) -> set[str]:
     with CaptureQueriesContext(connection) as queries:
         call()
     sql = " ".join(query["sql"] for query in queries)
-    return {
-        t
-        for t in ("usage_hourlyusage", "usage_dailyusage", "usage_hourlylatency", "usage_event")
-        if t in sql
-    }
+    return {t for t in ("usage_hourlyusage", "usage_dailyusage", "usage_event") if t in sql}
 
 
 def test_short_ranges_read_the_hourly_rollup_and_long_ones_only_the_daily_one(personas, now):

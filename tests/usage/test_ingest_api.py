@@ -9,9 +9,9 @@ from django.db.models import Sum
 from dashboard.models import ApiKey
 from tests.usage.conftest import NOW, event_json
 from usage.events import ALLOWED_FIELDS, MAX_EVENTS
-from usage.models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, Route, UsageEvent
+from usage.models import AccountLatency, DailyUsage, HourlyUsage, Route, UsageEvent
 
-ALL_USAGE_TABLES = (UsageEvent, HourlyUsage, DailyUsage, HourlyLatency, AccountLatency)
+ALL_USAGE_TABLES = (UsageEvent, HourlyUsage, DailyUsage, AccountLatency)
 
 
 def _nothing_stored():
@@ -34,7 +34,6 @@ def test_a_batch_is_stored_as_raw_events_and_rollups(personas, post_usage):
     assert (hourly.requests, hourly.errors, hourly.tokens_prompt) == (2, 1, 240)
     assert hourly.cost_nanos == 450_000
     assert DailyUsage.objects.get(account=personas.account).requests == 2
-    assert HourlyLatency.objects.aggregate(n=Sum("count"))["n"] == 2
     assert AccountLatency.objects.filter(span="h").aggregate(n=Sum("count"))["n"] == 2
     assert AccountLatency.objects.filter(span="d").aggregate(n=Sum("count"))["n"] == 2
 

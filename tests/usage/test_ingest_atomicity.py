@@ -10,7 +10,7 @@ from tests.usage.conftest import NOW
 from usage import ingest as ingest_module
 from usage.events import Event
 from usage.ingest import ingest
-from usage.models import AccountLatency, DailyUsage, HourlyLatency, HourlyUsage, UsageEvent
+from usage.models import AccountLatency, DailyUsage, HourlyUsage, UsageEvent
 
 
 def _batch(size=50):
@@ -27,7 +27,7 @@ def test_a_batch_that_fails_midway_leaves_nothing_behind(personas, monkeypatch):
     with pytest.raises(DatabaseError):
         ingest(_batch())
 
-    for table in (UsageEvent, HourlyUsage, DailyUsage, HourlyLatency, AccountLatency):
+    for table in (UsageEvent, HourlyUsage, DailyUsage, AccountLatency):
         assert not table.objects.exists()
 
 
