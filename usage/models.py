@@ -8,10 +8,14 @@ Raw events are written only by `usage.ingest` (set-based SQL, no ORM saves); on 
 their table is partitioned by day (see migration 0001 and `usage.partitions`).
 """
 
+from datetime import datetime
+
 from django.db import models
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Q, Sum
+from django.db.models.functions import Cast, Coalesce
 
 from dashboard.models import Account, ApiKey
+from usage.periods import Period, Piece
 
 
 def unenforced_key(to, on_delete, **options):
@@ -95,6 +99,78 @@ class UsageEvent(models.Model):
         return f"{self.event_id} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
 
+def summed(name: str, condition: Q | None = None):
+    # PostgreSQL sums bigints as numeric; the cast keeps every total an int on every backend.
+    return Cast(Coalesce(Sum(name, filter=condition), 0), BigIntegerField())
+
+
+def any_of(conditions) -> Q:
+    found = Q()
+    for condition in conditions:
+        found |= condition
+    return found or Q(pk__in=[])  # no piece: match nothing (Django skips the query part)
+
+
+GROUP_COLUMNS = {  # what a breakdown by each grouping reads
+    "model": ("route__model",),
+    "provider": ("route__provider",),
+    "key": ("api_key__prefix", "api_key__name"),
+}
+
+
+class RollupQuerySet(models.QuerySet):
+    """Reads of one rollup table (hourly or daily): each of `totals`, `series` and `breakdown`
+    is one aggregating query whatever the traffic. `rollup_for(period)` picks the table."""
+
+    def for_account(self, account):
+        return self.filter(account=account)
+
+    def in_period(self, period: Period):
+        """The rows of `period`: its hours, or its days."""
+        return self.between(period.start, period.end)
+
+    def between(self, start: datetime, end: datetime):
+        return self.filter(self._range(start, end))
+
+    def in_pieces(self, pieces: list[Piece]):
+        """The rows of the pieces this table serves: whole days from the daily rollup, the
+        hours around them from the hourly one."""
+        served = self.model.PERIOD == "day"  # whole days
+        return self.filter(any_of(self._range(a, b) for whole, a, b in pieces if whole == served))
+
+    def since(self, moment: datetime) -> Q:
+        """The condition telling the rows from `moment` on from those before it."""
+        return Q(**{f"{self.model.PERIOD}__gte": self._value(moment)})
+
+    def _range(self, start: datetime, end: datetime) -> Q:
+        column = self.model.PERIOD
+        return Q(**{f"{column}__gte": self._value(start), f"{column}__lt": self._value(end)})
+
+    def _value(self, moment: datetime):
+        return moment.date() if self.model.PERIOD == "day" else moment
+
+    def totals(self, *group_by: str, **conditions: Q):
+        """One row per value of `group_by` with every counter summed: under its own name, or,
+        given named conditions, once per condition as `<name>_<counter>`."""
+        if not conditions:
+            sums = {name: summed(name) for name in COUNTERS}
+        else:
+            sums = {
+                f"{label}_{name}": summed(name, condition)
+                for label, condition in conditions.items()
+                for name in COUNTERS
+            }
+        return self.values(*group_by).annotate(**sums).order_by()
+
+    def series(self):
+        """Totals per point (hour or day); points without traffic have no row."""
+        return self.totals(self.model.PERIOD)
+
+    def breakdown(self, grouping: str):
+        """Totals per model, provider or key (GROUP_COLUMNS)."""
+        return self.totals(*GROUP_COLUMNS[grouping])
+
+
 class Counters(models.Model):
     """The additive measures of a set of events; every rollup merges by adding these."""
 
@@ -118,6 +194,11 @@ class Counters(models.Model):
 COUNTERS = tuple(field.name for field in Counters._meta.fields)
 
 
+def rollup_for(period: Period) -> "type[HourlyUsage | DailyUsage]":
+    """The rollup a period reads: hourly rows for hourly points, daily rows beyond."""
+    return HourlyUsage if period.hourly else DailyUsage
+
+
 def _rollup_key(period: str, *extra: str):
     # `api_key` is nullable, and NULLs never conflict in a unique index; COALESCE makes "no key"
     # one value so the ingest upserts (ON CONFLICT on this expression) find the row. Starting
@@ -128,10 +209,14 @@ def _rollup_key(period: str, *extra: str):
 class HourlyUsage(Counters):
     """The canonical rollup: one row per account, hour, key and route."""
 
+    PERIOD = "hour"
+
     account = unenforced_key(Account, models.CASCADE)
     hour = models.DateTimeField()
     api_key = unenforced_key(ApiKey, models.CASCADE, null=True)
     route = unenforced_key(Route, models.PROTECT)
+
+    objects = RollupQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -149,10 +234,14 @@ class HourlyUsage(Counters):
 class DailyUsage(Counters):
     """The hourly rollup summed by UTC day, kept in the same transaction for long ranges."""
 
+    PERIOD = "day"
+
     account = unenforced_key(Account, models.CASCADE)
     day = models.DateField()
     api_key = unenforced_key(ApiKey, models.CASCADE, null=True)
     route = unenforced_key(Route, models.PROTECT)
+
+    objects = RollupQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -16,9 +16,10 @@ from catalog.review import versions as review
 from dashboard.models import ApiKey
 from tests.catalog.conftest import SMALL_CATALOG
 from usage import activity, histogram, ingest
-from usage.activity import parse_period
 from usage.events import Event
 from usage.models import Status
+from usage.periods import Period, parse_period
+from usage.posture import changed_policies, endpoint_policies, privacy_posture, routes_used
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def catalog(db, time_machine, now):
     return snapshot.get_catalog()
 
 
-def period(**params) -> activity.Period:
+def period(**params) -> Period:
     return parse_period(params, NOW)
 
 
@@ -167,7 +168,7 @@ def _tables_read(call) -> set[str]:
 def test_short_ranges_read_the_hourly_rollup_and_long_ones_only_the_daily_one(personas, now):
     record(event(NOW - timedelta(hours=2)))
     week, quarter = period(range="7d"), period(range="90d")
-    for function in (activity.usage_series, activity.breakdown, activity.routes_used):
+    for function in (activity.usage_series, activity.breakdown, routes_used):
         assert _tables_read(lambda f=function: f(personas.account, week)) == {"usage_hourlyusage"}
         assert _tables_read(lambda f=function: f(personas.account, quarter)) == {"usage_dailyusage"}
     assert _tables_read(lambda: activity.summary(personas.account, quarter)) == {"usage_dailyusage"}
@@ -368,7 +369,7 @@ def test_each_endpoint_used_carries_its_current_policy_badges(personas, catalog,
         event(NOW - timedelta(hours=1), "acme/chat", "ghost-ai"),
     )
 
-    rows = activity.endpoint_policies(personas.account, period(), catalog, NOW.date())
+    rows = endpoint_policies(personas.account, period(), catalog, NOW.date())
 
     safe, ghost = rows
     assert safe.route.endpoint_id == "acme/chat@safe-ai" and safe.provider_listed
@@ -403,7 +404,7 @@ def test_the_posture_shares_traffic_by_policy_and_unknown_routes_count_as_unknow
         ),
     )
 
-    posture = activity.privacy_posture(personas.account, period(), catalog)
+    posture = privacy_posture(personas.account, period(), catalog)
 
     assert (posture.total.requests, posture.total.tokens) == (4, 1000)
     assert (posture.zero_retention.requests, posture.zero_retention.tokens) == (1, 700)
@@ -429,7 +430,7 @@ def test_an_endpoint_whose_policy_changed_after_it_served_the_period_is_listed(
     time_machine.move_to(NOW, tick=False)
     snapshot.forget()
 
-    posture = activity.privacy_posture(personas.account, period(), snapshot.get_catalog())
+    posture = privacy_posture(personas.account, period(), snapshot.get_catalog())
 
     (changed,) = posture.changed
     assert changed.route.endpoint_id == "acme/chat@month-ai"
@@ -448,7 +449,7 @@ def test_an_endpoint_override_approved_later_is_a_change_too(personas, catalog, 
     content = {"training": "no"}
     review.apply_import(review.propose(endpoint.provider, endpoint, content, origin="manual"))
 
-    changed = activity.changed_policies(activity.routes_used(personas.account, period()), period())
+    changed = changed_policies(routes_used(personas.account, period()), period())
 
     assert [(c.field, c.before, c.after) for c in changed[0].changes] == [("training", "yes", "no")]
 
@@ -459,18 +460,18 @@ def test_a_change_approved_before_the_traffic_is_not_listed(personas, catalog, n
     time_machine.move_to(NOW, tick=False)
     record(event(NOW - timedelta(days=2), "acme/chat", "month-ai"))
 
-    routes = activity.routes_used(personas.account, period())
+    routes = routes_used(personas.account, period())
 
-    assert activity.changed_policies(routes, period()) == []
+    assert changed_policies(routes, period()) == []
 
 
 def test_traffic_before_the_catalog_knew_an_endpoint_is_not_a_policy_change(personas, now):
     record(event(NOW - timedelta(hours=3), "acme/chat", "safe-ai"))
     Loader().load(parse_catalog(SMALL_CATALOG))  # the first import, after the traffic
 
-    routes = activity.routes_used(personas.account, period())
+    routes = routes_used(personas.account, period())
 
-    assert activity.changed_policies(routes, period()) == []
+    assert changed_policies(routes, period()) == []
 
 
 # --- A fixed number of queries ------------------------------------------------------------------
@@ -504,8 +505,8 @@ def test_every_query_function_sends_a_fixed_number_of_queries(
         (lambda p: activity.usage_series(account, p), 1),
         (lambda p: activity.latency_series(account, p), 1),
         (lambda p: activity.breakdown(account, p), 1),
-        (lambda p: activity.endpoint_policies(account, p, catalog, today), 1),
-        (lambda p: activity.privacy_posture(account, p, catalog), 2),
+        (lambda p: endpoint_policies(account, p, catalog, today), 1),
+        (lambda p: privacy_posture(account, p, catalog), 2),
         (lambda p: list(activity.export_rows(account, p)), 1),
         (lambda p: activity.all_accounts(p), 1),
     ]

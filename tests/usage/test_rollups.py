@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dashboard.models import ApiKey
 from tests.usage.conftest import NOW
-from usage import activity, histogram
+from usage import activity, histogram, periods
 from usage.events import Event
 from usage.ingest import ingest
 from usage.models import (
@@ -209,7 +209,7 @@ def test_the_latency_chart_reads_the_same_percentiles_as_the_histogram_module(pe
         ]
     )
 
-    series = activity.latency_series(personas.account, activity.parse_period({}, NOW))
+    series = activity.latency_series(personas.account, periods.parse_period({}, NOW))
 
     expected = histogram.percentiles(histogram.of_latencies(latencies), activity.QUANTILES)
     point = series.points.index(moment.replace(minute=0, second=0))

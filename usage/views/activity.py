@@ -13,14 +13,16 @@ from django_htmx.http import push_url
 from catalog.policy.snapshot import get_catalog
 from core.access import account_member, staff_only
 from core.csv_export import streamed_csv
-from usage import activity
-from usage.activity import Period, Totals
+from usage import activity, periods
+from usage import posture as usage_posture
+from usage.activity import Totals
+from usage.periods import Period
 
 TEMPLATE = "usage/activity_dashboard.html"
 
 
 def _period(request) -> Period:
-    return activity.parse_period(request.GET, timezone.now())
+    return periods.parse_period(request.GET, timezone.now())
 
 
 # --- Presentation of figures --------------------------------------------------------------------
@@ -215,14 +217,14 @@ def _breakdown(request, period):
     ]
     return {
         "rows": rows,
-        "grouping_label": activity.GROUPINGS[period.grouping],
-        "groupings": activity.GROUPINGS,
+        "grouping_label": periods.GROUPINGS[period.grouping],
+        "groupings": periods.GROUPINGS,
     }
 
 
 def _policies(request, period):
     today = timezone.now().date()
-    rows = activity.endpoint_policies(request.account, period, get_catalog(), today)
+    rows = usage_posture.endpoint_policies(request.account, period, get_catalog(), today)
     return {"rows": rows}
 
 
@@ -235,7 +237,7 @@ def _shown(value) -> str:
 
 
 def _posture(request, period):
-    posture = activity.privacy_posture(request.account, period, get_catalog())
+    posture = usage_posture.privacy_posture(request.account, period, get_catalog())
     total = posture.total
 
     def share(label, part, tone):
@@ -292,8 +294,8 @@ def activity_dashboard(request):
         "period": period,
         "cards": CARDS,
         "has_usage": activity.has_usage(request.account),
-        "ranges": activity.RANGES,
-        "groupings": activity.GROUPINGS,
+        "ranges": periods.RANGES,
+        "groupings": periods.GROUPINGS,
     }
     if not request.htmx:
         return render(request, TEMPLATE, context)
@@ -326,7 +328,7 @@ def staff_overview(request):
     accounts = activity.all_accounts(period)
     context = {
         "period": period,
-        "ranges": activity.RANGES,
+        "ranges": periods.RANGES,
         "rows": [(row, _figures(row.totals)) for row in accounts],
         "total": _figures(Totals.total(row.totals for row in accounts)),
         "previous_total": sum(row.previous_requests for row in accounts),
