@@ -9,7 +9,7 @@ ASSETS := static/vendor/chart.umd.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run run-prod test test-fast lint bench check clean browser
+.PHONY: install run run-prod test test-fast lint bench check clean browser loadgen
 
 install: $(STAMP) $(ASSETS)
 
@@ -58,7 +58,16 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check
 
-bench: install
+# The HTTP benchmarks' load generator is Debian's wrk, installed from apt when missing (as
+# root); without it they refuse to run rather than measure with a slower Python load.
+loadgen:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else echo "!!! wrk is missing and cannot be installed here: the HTTP benchmarks will" \
+	    "not run. Install it (sudo apt-get install wrk) and run make bench again." >&2; fi; }
+
+bench: install loadgen
 	$(PY) -m tests.bench
 
 clean:

@@ -149,17 +149,11 @@ class RollupQuerySet(models.QuerySet):
     def _value(self, moment: datetime):
         return moment.date() if self.model.PERIOD == "day" else moment
 
-    def totals(self, *group_by: str, **conditions: Q):
-        """One row per value of `group_by` with every counter summed: under its own name, or,
-        given named conditions, once per condition as `<name>_<counter>`."""
-        if not conditions:
-            sums = {name: summed(name) for name in COUNTERS}
-        else:
-            sums = {
-                f"{label}_{name}": summed(name, condition)
-                for label, condition in conditions.items()
-                for name in COUNTERS
-            }
+    def totals(self, *group_by: str):
+        """Every counter summed: one dict, or by `group_by` one row per value (a queryset)."""
+        sums = {name: summed(name) for name in COUNTERS}
+        if not group_by:
+            return self.aggregate(**sums)
         return self.values(*group_by).annotate(**sums).order_by()
 
     def series(self):

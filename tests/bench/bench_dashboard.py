@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.bench import Result, env_float, failed, print_table, setup
 
+TITLE = "activity dashboard"
 DAYS = 90
 CARD_TARGET_MS = 50
 PAGE_TARGET_MS = 300

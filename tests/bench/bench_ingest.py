@@ -25,6 +25,7 @@ from datetime import timedelta
 from tests.bench import Result, env_float, failed, print_table, setup
 from tests.bench.bench_http import Gunicorn
 
+TITLE = "usage ingest"
 BATCH = 5_000
 CLIENTS = 4
 ACCOUNTS = 50

@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.bench import Result, failed, print_table, setup
 
+TITLE = "policy refresh"
 HOSTS = [f"127.0.0.{n}" for n in range(2, 52)]
 PAGES_PER_HOST = 20
 SOURCES = len(HOSTS) * PAGES_PER_HOST

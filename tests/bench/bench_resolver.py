@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from catalog.policy import resolver
 from tests.bench import Result, env_float, failed, print_table, setup
 
+TITLE = "in process"
 SINGLE = 20_000  # target, resolutions/s on one core
 SPEEDUP = 50  # target, × the naive resolver
 MEMORY_TARGET = 50  # MB

@@ -1,4 +1,6 @@
-"""HTTP load for the benchmarks: `wrk` when installed, else Python processes.
+"""HTTP load for the benchmarks: `wrk` (`make bench` installs it). Without wrk the benchmarks
+refuse to run, loudly, unless BENCH_PYTHON_LOAD=1 asks for Python processes, which take CPU
+from the server and so understate it.
 
 Closed loop: each connection sends its next request when the previous answer arrives. Bodies are
 sent round-robin from a prepared list. A 2xx or a 422 (no eligible endpoint: a valid answer) is a
@@ -42,14 +44,27 @@ class LoadStats:
         return self.answered / self.seconds
 
 
+class LoadGeneratorMissing(RuntimeError):
+    pass
+
+
+MISSING = (
+    "wrk is not installed, so the HTTP benchmarks cannot run: `make bench` installs it with "
+    "apt as root (else: sudo apt-get install wrk). BENCH_PYTHON_LOAD=1 measures with Python "
+    "processes instead, which take CPU from the server and understate it."
+)
+
+
 def run_load(
     url: str, bodies: list[str], headers: dict[str, str], seconds: float, connections: int
 ) -> LoadStats:
     if shutil.which("wrk"):
         return _wrk(url, bodies, headers, seconds, connections)
+    if os.environ.get("BENCH_PYTHON_LOAD") != "1":
+        raise LoadGeneratorMissing(MISSING)
     print(
-        "wrk is not installed (Debian: apt-get install -y wrk); "
-        f"falling back to {connections} Python load processes, which cost more CPU per request",
+        f"!!! BENCH_PYTHON_LOAD=1: {connections} Python load processes instead of wrk; they "
+        "cost more CPU per request, taken from the server",
         flush=True,
     )
     return _python_load(url, bodies, headers, seconds, connections)

@@ -830,3 +830,45 @@ def test_without_lifts_the_named_constraints_and_their_sources():
 def test_without_refuses_what_is_not_a_relaxable_constraint():
     with pytest.raises(ValueError):
         EffectivePolicy().without(["endpoint"])
+
+
+# --- The same effective policy, request after request ---------------------------------------------
+
+
+def test_a_policy_that_goes_stale_overnight_is_refused_the_next_day_by_the_same_effective_policy():
+    catalog = Catalog(1, [endpoint(review_due=TODAY)])
+    effective = request(require={"verified"})
+    assert eligible_ids(catalog, effective) == [f"{MODEL}@acme"]
+
+    tomorrow = resolve(catalog, MODEL, effective, TODAY + timedelta(days=1))
+
+    assert tomorrow.eligible == ()
+    assert [r.code for r in tomorrow.excluded[0].reasons] == ["policy_stale"]
+
+
+def test_an_effective_policy_reused_on_a_recompiled_catalog_answers_for_the_new_catalog():
+    effective = request(training_allowed=False)
+    before = Catalog(1, [endpoint(training="no")])
+    assert eligible_ids(before, effective) == [f"{MODEL}@acme"]
+
+    after = Catalog(2, [endpoint(training="yes")])
+
+    assert eligible_ids(after, effective) == []
+    assert eligible_ids(before, effective) == [f"{MODEL}@acme"]
+
+
+def test_relaxations_are_the_same_however_often_the_request_is_resolved():
+    catalog = Catalog(
+        1,
+        [
+            endpoint("a", training="yes"),
+            endpoint("b", retention="days", retention_days=30),
+            endpoint("c", enabled=False),
+        ],
+    )
+    effective = request(training_allowed=False, retention_days=0)
+
+    first, again = (resolve(catalog, MODEL, effective, TODAY) for _ in range(2))
+
+    assert first == again
+    assert [r.unlocks for r in first.relaxations] == [(f"{MODEL}@b",), (f"{MODEL}@a",)]

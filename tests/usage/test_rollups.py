@@ -15,7 +15,7 @@ from dashboard.models import ApiKey
 from tests.usage.conftest import NOW
 from usage import activity, histogram, periods
 from usage.events import Event
-from usage.ingest import ingest
+from usage.ingest import RAW_FIELDS, StagedRow, ingest
 from usage.models import (
     COUNTERS,
     AccountLatency,
@@ -215,3 +215,23 @@ def test_the_latency_chart_reads_the_same_percentiles_as_the_histogram_module(pe
     point = series.points.index(moment.replace(minute=0, second=0))
     assert {q: series.percentiles[q][point] for q in activity.QUANTILES} == expected
     assert series.overall == expected
+
+
+def test_a_stored_raw_event_stages_as_the_row_its_event_staged(personas, keys):
+    event = Event(
+        NOW - timedelta(minutes=90), uuid.uuid4(), "acme", None, "acme/chat", "safe-ai",
+        100, 20, 1234, 1, None,
+    )  # fmt: skip
+    ingest([event])
+    stored = UsageEvent.objects.values(*RAW_FIELDS).get(event_id=event.event_id)
+
+    staged = StagedRow.from_raw(**stored)
+
+    assert staged == StagedRow.from_event(
+        event, personas.account.pk, api_key_id=None, route_id=stored["route_id"]
+    )
+    assert (staged.hour, staged.day) == (
+        event.timestamp.replace(minute=0, second=0, microsecond=0),
+        event.timestamp.date(),
+    )
+    assert staged.bucket == histogram.bucket_of(1234)
