@@ -7,7 +7,9 @@ table, a day at a time, and summed into the rollups by ingest's own upsert state
 dashboard reads only rollups, and 10M events through HTTP would take this bench a quarter of
 an hour. Each card is requested through Django's test client as a signed-in owner (URL
 routing, access checks, queries and template rendering: everything but the socket); the
-figure is the median of 5 requests after one warm-up. The page is its shell plus every card.
+figure is the median of 5 requests after one warm-up, and the warm-up's SQL queries are
+counted. The page is its shell plus every card. Every card's query count and time at 1M and
+10M events is printed, and is a row of the summary table.
 
     python -m tests.bench.bench_dashboard
     BENCH_DASHBOARD_EVENTS (10,000,000)  BENCH_DASHBOARD_SMALL_EVENTS (1,000,000)
@@ -34,7 +36,10 @@ def run() -> list[Result]:
 
     big = int(env_float("BENCH_DASHBOARD_EVENTS", 10_000_000))
     small = int(env_float("BENCH_DASHBOARD_SMALL_EVENTS", 1_000_000))
+    from catalog.policy.snapshot import get_catalog
+
     catalog_synthetic.ensure_catalog()
+    get_catalog()  # compiled now, so no card's first request counts the compile's queries
     timings = {}
     for slug, events in (("bench-small", small), ("bench-big", big)):
         client = _owner_client(_account_with_usage(slug, events))
@@ -52,7 +57,33 @@ def run() -> list[Result]:
         Result(f"whole page, {big:,} events (ms)", worst_page[big], "ms", PAGE_TARGET_MS, True),
         Result(f"slowest card, {small:,} events (ms)", worst_card[small], "ms"),
         Result("slowest card 10M ÷ 1M", growth, "×", GROWTH_TARGET, at_most=True),
+        *_per_card(timings, small, big),
     ]
+
+
+def _per_card(timings: dict, small: int, big: int) -> list[Result]:
+    """One row per card: its queries (the most over the ranges, the same at both sizes when
+    counts are fixed) and its slowest range at each size; the measured figure is at `big`."""
+    rows = []
+    print(f"{'card':<10} {'queries':>7} {_short(small):>9} {_short(big):>9}  (slowest range, ms)")
+    for card in timings[big][RANGES[0]]["cards"]:
+        queries = {n: max(timings[n][r]["queries"][card] for r in RANGES) for n in (small, big)}
+        ms = {n: max(timings[n][r]["cards"][card] for r in RANGES) for n in (small, big)}
+        count = (
+            str(queries[big])
+            if queries[small] == queries[big]
+            else f"{queries[small]}→{queries[big]}"
+        )
+        print(f"{card:<10} {count:>7} {ms[small]:>9.1f} {ms[big]:>9.1f}")
+        name = (
+            f"card {card}: {count} queries; {ms[small]:.1f} ms at {_short(small)}, at {_short(big)}"
+        )
+        rows.append(Result(name, ms[big], "ms"))
+    return rows
+
+
+def _short(events: int) -> str:
+    return f"{events / 1e6:g}M" if events >= 1e6 else f"{events:,}"
 
 
 def failed_results() -> list[Result]:
@@ -180,13 +211,25 @@ def _time_range(client, slug: str, range_: str) -> dict:
     from usage.views.activity import CARDS
 
     base = f"/a/{slug}/activity/"
-    cards = {name: _median_ms(client, f"{base}cards/{name}/?range={range_}") for name in CARDS}
-    shell = _median_ms(client, f"{base}?range={range_}")
-    return {"cards": cards, "page": shell + sum(cards.values())}
+    cards, queries = {}, {}
+    for name in CARDS:
+        queries[name], cards[name] = _median_ms(client, f"{base}cards/{name}/?range={range_}")
+    _, shell = _median_ms(client, f"{base}?range={range_}")
+    return {"cards": cards, "queries": queries, "page": shell + sum(cards.values())}
 
 
-def _median_ms(client, url: str) -> float:
-    response = client.get(url, HTTP_HOST="127.0.0.1")
+def _median_ms(client, url: str) -> tuple[int, float]:
+    """The SQL queries of one request to `url`, and the median time of RUNS more."""
+    from django.db import connection
+
+    queries = []
+
+    def counted(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counted):
+        response = client.get(url, HTTP_HOST="127.0.0.1")
     if response.status_code != 200:
         raise RuntimeError(f"{url} answered {response.status_code}")
     times = []
@@ -194,7 +237,7 @@ def _median_ms(client, url: str) -> float:
         started = time.perf_counter()
         client.get(url, HTTP_HOST="127.0.0.1")
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return len(queries), statistics.median(times)
 
 
 if __name__ == "__main__":
