@@ -185,6 +185,12 @@ class CatalogFile(Strict):
                     f"endpoints.{index}.provider", f"unknown provider {endpoint.provider!r}"
                 )
             _tags_name_their_provider(index, endpoint, providers[endpoint.provider])
+        for index, provider in enumerate(self.providers):
+            _evidence_holds(f"providers.{index}.policy", provider.policy, provider, "provider")
+        for index, endpoint in enumerate(self.endpoints):
+            if endpoint.policy is not None:
+                provider = providers[endpoint.provider]
+                _evidence_holds(f"endpoints.{index}.policy", endpoint.policy, provider, "endpoint")
         return self
 
 
@@ -217,6 +223,17 @@ def _tags_name_their_provider(index, endpoint, provider):
                 f"endpoints.{index}.tags.{position}",
                 f"tag {tag!r} does not start with a name of provider {provider.slug!r}",
             )
+
+
+def _evidence_holds(path, policy, provider, level):
+    """A value other than unknown is quoted from the provider's own domains (PRODUCT.md §1)."""
+    values = policy.fields()
+    if level == "provider" and provider.headquarters:
+        values["headquarters"] = provider.headquarters
+    found = evidence.problems(values, policy.evidence_dict(), provider.domains, level=level)
+    if found:
+        where, message = found[0]
+        raise _located(f"{path}.evidence.{where}", message)
 
 
 def _unique(section, keys):

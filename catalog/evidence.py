@@ -29,11 +29,14 @@ def normalise(item, page: str | None = None, captured: date | str | None = None)
     if isinstance(item, str):
         item = {"quote": item}
     captured_at = item.get("captured_at") or captured
+    basis = item.get("basis") or PUBLIC
+    if basis == AGREEMENT:  # a contract is not on the policy's public page
+        page = None
     return {
         "quote": item.get("quote") or item.get("passage") or "",
         "source_url": item.get("source_url") or item.get("url") or page or "",
         "captured_at": captured_at.isoformat() if isinstance(captured_at, date) else captured_at,
-        "basis": item.get("basis") or PUBLIC,
+        "basis": basis,
         "reference": item.get("reference") or "",
         "condition": item.get("condition") or "",
         "corroboration": [dict(c) for c in item.get("corroboration") or ()],

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from catalog.evidence import AGREEMENT, PUBLIC, normalise
+from catalog.evidence import AGREEMENT, PUBLIC, normalise, problems
 from catalog.models import PolicyFields, PolicyVersion
 from catalog.policy import vocabulary
 from catalog.policy.vocabulary import CHOICE_FIELDS, FIELD_LABELS, SET_FIELDS
@@ -65,6 +65,8 @@ def _initial(base: PolicyVersion | None) -> dict:
 
 
 EVIDENCE_PARTS = ("url", "basis", "reference", "condition")
+# Which input holds each part of a field's evidence, as `catalog.evidence.problems` names it.
+_PART_INPUT = {"source_url": "url", "reference": "reference", "condition": "condition"}
 EVIDENCE_FIELDS = tuple(name for name in PolicyVersion.FIELDS if name != "retention_days")
 
 
@@ -110,9 +112,11 @@ class PolicyFieldsForm(forms.Form):
     its basis. `base` is the version the values start from; a quote with no page of its own is
     quoted from `evidence_url`."""
 
-    def __init__(self, *args, base: PolicyVersion | None, evidence_url: str = "", **kwargs):
+    def __init__(
+        self, *args, base: PolicyVersion | None, domains=(), evidence_url: str = "", **kwargs
+    ):
         super().__init__(*args, initial=_initial(base), **kwargs)
-        self.base, self.evidence_url = base, evidence_url
+        self.base, self.evidence_url, self.domains = base, evidence_url, tuple(domains)
         for name in PolicyVersion.FIELDS:
             self.fields[name] = self._value_field(name)
             if name in EVIDENCE_FIELDS:
@@ -163,7 +167,20 @@ class PolicyFieldsForm(forms.Form):
             data["retention_days"] = None
         elif not data.get("retention_days"):
             self.add_error("retention_days", "Say how many days, or choose another retention.")
+        if not self.errors:
+            self._check_evidence(data)
         return data
+
+    def _check_evidence(self, data) -> None:
+        """The loader's rule: a value other than unknown is quoted from the provider's own
+        domains (or rests on an agreement with its reference), and a provider's default holds
+        no conditional promise unless by agreement."""
+        values = {name: data.get(name) for name in PolicyVersion.FIELDS}
+        found = problems(values, self._evidence(), self.domains, level="provider")
+        for path, message in found:
+            field, _, part = path.partition(".")
+            prefix = "evidence_" if part in ("", "quote") else f"evidence_{_PART_INPUT[part]}_"
+            self.add_error(f"{prefix}{field}", f"evidence.{path}: {message}")
 
     def _list_value(self, name, text):
         """An emptied list stays "none" if the base listed something, "not stated" if not."""

@@ -182,7 +182,13 @@ def _edit_form(change, data=None) -> PolicyFieldsForm:
         version = review.current_version(change.provider)
     url = change.source.url if change.source else getattr(version, "source_url", "")
     # auto_id: the decision form on the same page has a "comment" field too.
-    return PolicyFieldsForm(data, base=version, evidence_url=url, auto_id="edit_%s")
+    return PolicyFieldsForm(
+        data,
+        base=version,
+        domains=change.provider.domains,
+        evidence_url=url,
+        auto_id="edit_%s",
+    )
 
 
 def _proposal_context(change) -> dict:
@@ -278,7 +284,9 @@ def manual_change(request, slug):
     provider = get_object_or_404(Provider, slug=slug)
     current = review.current_version(provider)
     url = current.source_url if current else ""
-    form = PolicyFieldsForm(request.POST or None, base=current, evidence_url=url)
+    form = PolicyFieldsForm(
+        request.POST or None, base=current, domains=provider.domains, evidence_url=url
+    )
     if request.method == "POST" and form.is_valid():
         comment = form.cleaned_data["comment"]
         try:

@@ -375,3 +375,169 @@ def test_an_override_shows_its_condition_in_plain_words(client, evidenced):
     (override,) = page.xpath("//details[@class='override']")
     (condition,) = override.xpath(".//p[@class='evidence-condition']")
     assert _words(condition) == f"Only on a condition: {CONDITION}"
+
+
+# --- The evidence rules: the loader and the review form refuse each kind of bad evidence ---------
+
+
+def _evidence_of(data, where):
+    return (
+        data["providers"][0]["policy"]["evidence"]
+        if where == "provider"
+        else (data["endpoints"][0]["policy"]["evidence"])
+    )
+
+
+@pytest.mark.parametrize(
+    "mutate, path, message",
+    [
+        (
+            lambda d: d["providers"][0]["policy"]["evidence"].pop("training"),
+            "providers.0.policy.evidence.training",
+            "has no evidence",
+        ),
+        (
+            lambda d: d["providers"][0]["policy"]["evidence"]["training"].update(
+                source_url="https://aggregator.example/own"
+            ),
+            "providers.0.policy.evidence.training.source_url",
+            "not one of the provider's own domains (own.example)",
+        ),
+        (
+            lambda d: d["providers"][0]["policy"]["evidence"]["training"].update(
+                source_url="https://own.example.evil.test/data"
+            ),
+            "providers.0.policy.evidence.training.source_url",
+            "not one of the provider's own domains",
+        ),
+        (
+            lambda d: d["providers"][0]["policy"]["evidence"].pop("headquarters"),
+            "providers.0.policy.evidence.headquarters",
+            "headquarters is 'DE' but has no evidence",
+        ),
+        (
+            lambda d: d["providers"][0]["policy"].pop("source_url"),
+            "providers.0.policy.evidence.safety_retention.source_url",
+            "needs the page it is quoted from",
+        ),
+        (
+            lambda d: d["providers"][0]["policy"]["evidence"]["training"].update(condition="paid"),
+            "providers.0.policy.evidence.training.condition",
+            "does not hold for the provider's default",
+        ),
+        (
+            lambda d: d["providers"][0]["policy"]["evidence"]["training"].update(
+                basis="agreement", source_url=None
+            ),
+            "providers.0.policy.evidence.training.reference",
+            "needs the contract's reference",
+        ),
+        (
+            lambda d: d["endpoints"][0]["policy"]["evidence"]["retention"].update(
+                source_url="https://news.example/own-zdr"
+            ),
+            "endpoints.0.policy.evidence.retention.source_url",
+            "not one of the provider's own domains",
+        ),
+        (
+            lambda d: d["endpoints"][0]["policy"]["evidence"].pop("retention"),
+            "endpoints.0.policy.evidence.retention",
+            "retention is 'zero' but has no evidence",
+        ),
+        (
+            lambda d: d["endpoints"][0]["policy"]["evidence"]["retention"].update(quote=""),
+            "endpoints.0.policy.evidence.retention.quote",
+            "at least 1 character",
+        ),
+    ],
+)
+def test_the_loader_refuses_each_kind_of_bad_evidence_naming_the_field(
+    mutate, path, message, tmp_path
+):
+    broken = copy.deepcopy(EVIDENCED)
+    mutate(broken)
+    with pytest.raises(CatalogFileError) as error:
+        parse_catalog(broken)
+    assert error.value.path == path and message in error.value.message
+
+
+def test_an_unknown_value_needs_no_evidence_and_a_third_party_page_may_corroborate():
+    data = copy.deepcopy(EVIDENCED)
+    policy = data["providers"][0]["policy"]
+    policy["training"] = "unknown"
+    policy["evidence"].pop("training")
+    policy["evidence"]["retention"] = {
+        "quote": "API inputs are deleted after 30 days.",
+        "source_url": "https://own.example/retention",
+        "corroboration": [{"url": "https://aggregator.example/own", "note": "Same."}],
+    }
+    assert parse_catalog(data).providers[0].policy.training == "unknown"
+
+
+def test_a_promise_by_agreement_needs_no_public_page_and_may_be_conditional():
+    data = copy.deepcopy(EVIDENCED)
+    data["providers"][0]["policy"]["evidence"]["training"] = {
+        "quote": "Provider shall not use Customer Data to train models.",
+        "basis": "agreement",
+        "reference": "MSA-2026-014 §4.2",
+        "condition": "Holds for traffic under AnyAPI's enterprise agreement, which is all of it.",
+    }
+    evidence = parse_catalog(data).providers[0].policy.evidence_dict()["training"]
+    assert evidence["basis"] == "agreement" and evidence["reference"] == "MSA-2026-014 §4.2"
+    assert evidence["source_url"] == ""  # not the policy's public page
+
+
+def _form(**data):
+    from catalog.review.forms import PolicyFieldsForm
+
+    values = {"training": "no", "review_due": "2099-01-01", "comment": "checked the page"}
+    return PolicyFieldsForm(
+        {**values, **data},
+        base=None,
+        domains=["own.example"],
+        evidence_url="https://own.example/privacy",
+    )
+
+
+def test_the_review_form_refuses_a_value_without_evidence_naming_the_field():
+    form = _form()
+    assert not form.is_valid()
+    assert form.errors["evidence_training"] == [
+        "evidence.training: training is 'no' but has no evidence; quote the provider"
+    ]
+
+
+def test_the_review_form_refuses_a_quote_from_a_third_party_page():
+    form = _form(evidence_training=TRAINING_QUOTE, evidence_url_training="https://blog.example/x")
+    assert not form.is_valid()
+    (error,) = form.errors["evidence_url_training"]
+    assert error.startswith("evidence.training.source_url: 'blog.example' is not one of")
+
+
+def test_the_review_form_refuses_a_conditional_default_unless_by_agreement():
+    form = _form(evidence_training=TRAINING_QUOTE, evidence_condition_training="paid tier only")
+    assert not form.is_valid() and "evidence_condition_training" in form.errors
+
+    agreed = _form(
+        evidence_training=TRAINING_QUOTE,
+        evidence_basis_training="agreement",
+        evidence_reference_training="MSA-2026-014",
+        evidence_condition_training="our enterprise agreement covers all traffic",
+    )
+    assert agreed.is_valid(), agreed.errors
+    (evidence,) = agreed.policy_values()["evidence"].values()
+    assert (evidence["basis"], evidence["reference"], evidence["source_url"]) == (
+        "agreement",
+        "MSA-2026-014",
+        "",
+    )
+
+
+def test_the_review_form_accepts_an_own_page_quote_and_captures_it_today():
+    from django.utils import timezone
+
+    form = _form(evidence_training=TRAINING_QUOTE)
+    assert form.is_valid(), form.errors
+    evidence = form.policy_values()["evidence"]["training"]
+    assert evidence["source_url"] == "https://own.example/privacy"
+    assert evidence["captured_at"] == timezone.localdate().isoformat()

@@ -102,7 +102,17 @@ def test_a_provider_that_joined_later_has_no_policy_before_it_joined(catalog, pe
                         "slug": "new-ai",
                         "name": "New AI",
                         "headquarters": "FR",
-                        "policy": {"training": "no", "retention": "zero"},
+                        "domains": ["new.example"],
+                        "policy": {
+                            "training": "no",
+                            "retention": "zero",
+                            "source_url": "https://new.example/privacy",
+                            "evidence": {
+                                "training": "We do not train on API data.",
+                                "retention": "We keep nothing.",
+                                "headquarters": "New AI SAS, Paris.",
+                            },
+                        },
                     }
                 ],
                 "models": [{"slug": "acme/chat", "name": "Acme Chat"}],

@@ -70,11 +70,18 @@ def _many_more_providers(count: int) -> dict:
             "slug": f"extra-{n}",
             "name": f"Extra {n}",
             "headquarters": "FR",
+            "domains": [f"extra-{n}.example"],
             "policy": {
                 "training": "no",
                 "retention": "days",
                 "retention_days": n + 1,
                 "review_due": "2099-01-01",
+                "source_url": f"https://extra-{n}.example/privacy",
+                "evidence": {
+                    "training": "We do not train on API data.",
+                    "retention": f"Inputs are deleted after {n + 1} days.",
+                    "headquarters": "Extra SAS, Paris.",
+                },
             },
         }
         for n in range(count)
@@ -85,7 +92,11 @@ def _many_more_providers(count: int) -> dict:
         for n in range(count)
         for model in ("acme/chat", "acme/tiny", f"extra/model-{n}")
     ]
-    endpoints[0]["policy"] = {"retention": "zero"}
+    endpoints[0]["policy"] = {
+        "retention": "zero",
+        "source_url": "https://extra-0.example/chat",
+        "evidence": {"retention": "Chat keeps nothing."},
+    }
     models += [{"slug": "acme/chat", "name": "Acme Chat"}, {"slug": "acme/tiny", "name": "Tiny"}]
     return {"providers": providers, "models": models, "endpoints": endpoints}
 
@@ -323,7 +334,8 @@ def test_the_provider_page_shows_each_field_with_its_evidence_and_source(client,
     (evidence,) = rows["Retention"].xpath("blockquote[@class='evidence']")
     assert _words(evidence) == "“We keep nothing.” source"
     assert evidence.xpath("a/@href") == ["https://safe.example/policy"]
-    assert rows["Training on API data"].xpath("blockquote") == []
+    (training,) = rows["Training on API data"].xpath("blockquote[@class='evidence']")
+    assert _words(training) == "“We never train on API data.” source"
     assert _text(
         response, "//p[starts-with(., 'Source:')]/a[@href='https://safe.example/policy']"
     ) == ["https://safe.example/policy"]
@@ -342,7 +354,7 @@ def test_a_provider_with_no_stated_fields_shows_them_as_unknown(client, small_ca
             strict=True,
         )
     )
-    assert rows["Training on API data"] == "yes"
+    assert rows["Training on API data"].startswith("yes “We may use your prompts")
     assert rows["Safety retention"] == "not stated — counts as unknown"
 
 

@@ -29,6 +29,7 @@ from catalog.review import versions as review
 from catalog.review.views import diff_columns
 from dashboard import privacy
 from dashboard.models import Account, ApiKey, AuditEvent, KeyGuardrail, ProviderException
+from tests.catalog.conftest import MONTH_PAGE
 from tests.catalog.local_server import LocalServer
 from usage.events import Event
 from usage.ingest import ingest
@@ -103,6 +104,14 @@ def _fields_post(**overrides) -> dict:
         "certifications": "",
         "regions": "us",
         "evidence_retention": "API inputs are deleted after 90 days.",
+        # The other values keep their quotes, as the form's inputs hold them.
+        "evidence_training": "We do not train on API data.",
+        "evidence_safety_retention": "Flagged content may be kept for review.",
+        "evidence_publishes_prompts": "Prompts are never published.",
+        "evidence_regions": "We serve from the United States only.",
+        **{f"evidence_url_{name}": MONTH_PAGE for name in ("training", "retention", "regions")},
+        "evidence_url_safety_retention": MONTH_PAGE,
+        "evidence_url_publishes_prompts": MONTH_PAGE,
         "review_due": "2099-06-01",
         "comment": "The page now says 90 days.",
     }
@@ -383,7 +392,10 @@ def test_proposed_values_are_shown_against_the_current_ones_with_the_difference_
         "not stated",
         "https://month-ai.example/api-data",
     ]
-    assert _text(response, "//tr[@data-field='training']/td") == ["no", "no"]
+    assert _text(response, "//tr[@data-field='training']/td") == [
+        "no",
+        "no “We do not train on API data.” source",  # the proposal keeps the quote
+    ]
 
 
 def test_the_impact_report_lists_an_account_that_would_lose_an_endpoint(

@@ -50,8 +50,16 @@ def _grown_catalog(extra: int) -> dict:
     catalog = copy.deepcopy(SMALL_CATALOG)
     for n in range(extra):
         slug = f"more-{n}"
-        policy = {"training": "no", "retention": "days", "retention_days": 7 + n}
-        catalog["providers"].append({"slug": slug, "name": f"More {n}", "policy": policy})
+        policy = {
+            "training": "no",
+            "retention": "days",
+            "retention_days": 7 + n,
+            "source_url": f"https://{slug}.example/privacy",
+            "evidence": {"training": "No training.", "retention": f"Kept {7 + n} days."},
+        }
+        catalog["providers"].append(
+            {"slug": slug, "name": f"More {n}", "domains": [f"{slug}.example"], "policy": policy}
+        )
         catalog["models"].append({"slug": f"more/model-{n}", "name": f"Model {n}"})
         catalog["endpoints"].append({"model": f"more/model-{n}", "provider": slug})
     return catalog

@@ -321,6 +321,7 @@ WORDY_PROVIDER = {
     "slug": "cloud-platform-ai",
     "name": "Cloud Platform AI",
     "headquarters": "US",
+    "domains": ["cloudplatform.example"],
     "policy": {
         "training": "no",
         "retention": "days",
@@ -331,7 +332,14 @@ WORDY_PROVIDER = {
         "source_url": "https://cloudplatform.example/legal/privacy/enterprise/api/datausage",
         "verified_at": "2026-10-01",
         "review_due": "2099-01-01",
-        "evidence": {"training": "We do not use API inputs or outputs to train our models."},
+        "evidence": {
+            "training": "We do not use API inputs or outputs to train our models.",
+            "retention": "API inputs and outputs are deleted after 30 days.",
+            "safety_retention": "Content flagged for abuse may be kept for review.",
+            "certifications": "We hold SOC 2, ISO 27001, HIPAA and GDPR DPA attestations.",
+            "regions": "Inference runs in the US and the EU.",
+            "headquarters": "Cloud Platform AI, Inc., Seattle, Washington.",
+        },
     },
 }
 LONG_MODEL = "cloud/platform-large-instruct-2025-06"
