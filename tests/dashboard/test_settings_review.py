@@ -126,7 +126,19 @@ NEW_PROVIDER = {
             "slug": "new-ai",
             "name": "New AI",
             "headquarters": "FR",
-            "policy": {"training": "no", "retention": "zero", "regions": ["eu"]},
+            "domains": ["new.example"],
+            "policy": {
+                "training": "no",
+                "retention": "zero",
+                "regions": ["eu"],
+                "source_url": "https://new.example/privacy",
+                "evidence": {
+                    "training": "We do not train on API data.",
+                    "retention": "We keep nothing.",
+                    "regions": "Everything stays in the EU.",
+                    "headquarters": "New AI SAS, Paris.",
+                },
+            },
         }
     ],
     "models": [{"slug": "acme/chat", "name": "Acme Chat"}],
