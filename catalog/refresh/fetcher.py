@@ -15,6 +15,7 @@ import math
 import socket
 import ssl
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
+import httpcore
 import httpx
 
 DEFAULT_USER_AGENT = "AnyAPI-PolicyWatcher/1.0 (+privacy team)"
@@ -41,7 +43,9 @@ METADATA_ADDRESSES = frozenset(
         "192.0.0.192",
     )
 )
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated, but still routed by some stacks
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT, RFC 6145
 _DEFAULT_PORTS = frozenset({80, 443})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _KEPT_HEADERS = ("content-type", "etag", "last-modified", "retry-after", "content-length")
@@ -88,7 +92,8 @@ class FetchResult:
 
 class FetchError(Exception):
     """A refused or failed fetch. `kind` is one of: scheme, port, blocked_address, dns,
-    redirect_limit, too_large, content_type, timeout, http_status, rate_limited, connect
+    redirect_limit, too_large, content_type, encoding (stacked, unknown or undecodable
+    Content-Encoding), timeout, http_status, rate_limited, connect
     (no connection, or the exchange failed: TLS, protocol or content decoding). `status` is set
     for http_status and rate_limited, `retry_after` (seconds) when the server sent one."""
 
@@ -143,6 +148,13 @@ class _Deadline:
             raise FetchError("timeout", "total time limit exceeded")
         return left
 
+    def clamp(self, timeout: float | None, error=httpcore.ReadTimeout) -> float:
+        """`timeout`, shortened to what is left of the fetch; past the deadline, `error`."""
+        left = self._at - time.monotonic()
+        if left <= 0:
+            raise error("total time limit exceeded")
+        return left if timeout is None else min(timeout, left)
+
     def timeout(self, policy: FetchPolicy) -> httpx.Timeout:
         left = self.remaining()
         connect, read = min(policy.connect_timeout, left), min(policy.read_timeout, left)
@@ -153,6 +165,7 @@ def _request_headers(policy, etag, last_modified) -> dict[str, str]:
     headers = {
         "User-Agent": policy.user_agent,
         "Accept": ", ".join(sorted(policy.allowed_content_types)),
+        "Accept-Encoding": "gzip, deflate",
     }
     if etag:
         headers["If-None-Match"] = etag
@@ -194,12 +207,63 @@ def _pinned_response(url, headers, policy, tls, deadline) -> Iterator[httpx.Resp
     """
     addresses = _vetted_addresses(url, policy)
     timeout = deadline.timeout(policy)
-    with httpx.Client(verify=tls, trust_env=False) as client, _transport_errors(url):
+    transport = _deadline_transport(tls, deadline)
+    client = httpx.Client(transport=transport, trust_env=False)
+    with client, _transport_errors(url):
         response = _send_to_first_reachable(client, url, headers, addresses, timeout)
         try:
             yield response
         finally:
             response.close()
+
+
+def _deadline_transport(tls: ssl.SSLContext, deadline: "_Deadline") -> httpx.HTTPTransport:
+    """httpx's transport over sockets whose every read and write is cut at the fetch's deadline:
+    httpx's own timeouts are per read, so a server dripping its headers a byte at a time could
+    hold a fetch for as long as it likes."""
+    transport = httpx.HTTPTransport(verify=tls, trust_env=False)
+    # httpx (pinned) builds its pool without a way to pass a network backend; this is its pool
+    # with ours.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=tls, network_backend=_DeadlineBackend(deadline)
+    )
+    return transport
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: "_Deadline"):
+        self._deadline, self._backend = deadline, httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = self._backend.connect_tcp(
+            host, port, self._deadline.clamp(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: "_Deadline"):
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.clamp(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.clamp(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        timeout = self._deadline.clamp(timeout, httpcore.ConnectTimeout)
+        wrapped = self._stream.start_tls(ssl_context, server_hostname, timeout)
+        return _DeadlineStream(wrapped, self._deadline)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
 
 
 def _send_to_first_reachable(client, url, headers, addresses, timeout) -> httpx.Response:
@@ -259,27 +323,44 @@ def _resolve(host: str, port: int, url: httpx.URL) -> list[str]:
 
 
 def _refusal(address, allow_private: bool) -> str | None:
-    address = _embedded_ipv4(address) or address
-    if address in METADATA_ADDRESSES:
+    """Why `address` may not be fetched from, judging an IPv6 address that carries an IPv4 one
+    by the IPv4 address it carries."""
+    judged = [address, *_embedded_ipv4(address)]
+    if any(candidate in METADATA_ADDRESSES for candidate in judged):
         return "a cloud metadata address"
     if allow_private:
         return None
-    # is_global is False for private, loopback, link-local, shared (CGNAT), unique-local,
-    # reserved, unspecified and documentation ranges; multicast is "global" and needs its own test.
-    if not address.is_global or address.is_multicast:
+    if any(not _is_public(candidate) for candidate in judged):
         return "not a public address"
     return None
 
 
-def _embedded_ipv4(address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address hidden in an IPv4-mapped or NAT64 IPv6 address."""
+def _is_public(address) -> bool:
+    # is_global is False for private, loopback, link-local, shared (CGNAT), unique-local,
+    # reserved, unspecified and documentation ranges; multicast is "global" and needs its own
+    # test, and so does the deprecated site-local fec0::/10, which ipaddress deems global.
+    site_local = address.version == 6 and address.is_site_local
+    return address.is_global and not address.is_multicast and not site_local
+
+
+def _embedded_ipv4(address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: IPv4-mapped (::ffff:a.b.c.d), IPv4-translated
+    (::ffff:0:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4
+    (2002::/16) and both ends of Teredo (2001::/32)."""
     if address.version == 4:
-        return None
+        return []
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address.ipv4_mapped:
-        return address.ipv4_mapped
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
+        return [address.ipv4_mapped]
+    if address in _IPV4_TRANSLATED or any(address in net for net in _NAT64):
+        return [low32]
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # not :: or ::1, judged as themselves
+        return [low32]
+    if address.sixtofour:
+        return [address.sixtofour]
+    if address.teredo:
+        return list(address.teredo)
+    return []
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -366,14 +447,75 @@ def _refuse_declared_length(response: httpx.Response, url, policy: FetchPolicy) 
 
 
 def _read_capped(response: httpx.Response, url, policy: FetchPolicy, deadline) -> bytes:
-    """The decoded body, abandoned as soon as it passes max_bytes (decoded, so a small
-    compressed body cannot expand past the cap either) or the total deadline."""
+    """The decoded body, abandoned as soon as it passes max_bytes or the total deadline.
+
+    The raw bytes are decompressed here, never more than one byte past the cap at a time: a few
+    kilobytes of nested gzip would otherwise inflate to gigabytes inside a single chunk before
+    any size check could see them."""
+    decoder = _decoder(response, url)
     chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > policy.max_bytes:
-            message = f"body exceeds {policy.max_bytes} bytes"
-            raise FetchError("too_large", message, url=str(url))
+    for raw in response.iter_raw():
         deadline.remaining()
-        chunks.append(chunk)
+        for chunk in decoder.feed(raw, policy.max_bytes - size + 1):
+            size += len(chunk)
+            if size > policy.max_bytes:
+                message = f"body exceeds {policy.max_bytes} bytes"
+                raise FetchError("too_large", message, url=str(url))
+            chunks.append(chunk)
+    chunks.append(decoder.flush())
     return b"".join(chunks)
+
+
+_ZLIB_WINDOWS = {
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": 32 + zlib.MAX_WBITS,  # zlib-wrapped, as RFC 9110 means it (or gzip, detected)
+}
+
+
+def _decoder(response: httpx.Response, url):
+    """One Content-Encoding at most, gzip or deflate: a stack of them ("gzip, gzip") only ever
+    serves to multiply a bomb, and no policy page needs one."""
+    codings = [
+        coding.strip().lower()
+        for coding in response.headers.get("content-encoding", "").split(",")
+        if coding.strip() and coding.strip().lower() != "identity"
+    ]
+    if len(codings) > 1:
+        raise FetchError("encoding", f"stacked content encodings {codings} refused", url=str(url))
+    if not codings:
+        return _Identity()
+    if codings[0] not in _ZLIB_WINDOWS:
+        raise FetchError("encoding", f"content encoding {codings[0]!r} refused", url=str(url))
+    return _Inflater(_ZLIB_WINDOWS[codings[0]], url)
+
+
+class _Identity:
+    def feed(self, raw: bytes, limit: int) -> Iterator[bytes]:
+        yield raw
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Inflater:
+    """zlib decompression in pieces of at most `limit` bytes."""
+
+    def __init__(self, window: int, url):
+        self._inflate, self._url = zlib.decompressobj(window), url
+
+    def feed(self, raw: bytes, limit: int) -> Iterator[bytes]:
+        data = raw
+        while data:
+            try:
+                piece = self._inflate.decompress(data, max(1, limit))
+            except zlib.error as exc:
+                message = f"undecodable body: {exc}"
+                raise FetchError("encoding", message, url=str(self._url)) from None
+            yield piece
+            if not piece:
+                return
+            data = self._inflate.unconsumed_tail
+
+    def flush(self) -> bytes:
+        return self._inflate.flush()

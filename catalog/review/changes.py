@@ -1,6 +1,9 @@
 """Deciding detected changes. A comment is always required; whoever proposed a change or
 edited its field values cannot approve it (four-eyes)."""
 
+import hashlib
+import json
+
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -13,6 +16,38 @@ from dashboard import audit
 
 class ChangeDecisionError(Exception):
     pass
+
+
+class ChangeEditedSinceShown(ChangeDecisionError):
+    """The change is no longer what the reviewer was shown; they must look again first."""
+
+
+def shown_hash(change: PolicyChange) -> str:
+    """A digest of what a reviewer sees of a change: its revision, the page text it proposes and
+    every proposed field value. A decision is bound to it."""
+    version = change.version
+    values = (
+        {name: getattr(version, name) for name in PolicyVersion.CONTENT_FIELDS} if version else None
+    )
+    shown = {
+        "revision": change.revision,
+        "after": change.after_id,
+        "version": version.pk if version else None,
+        "values": values,
+    }
+    encoded = json.dumps(shown, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _check_shown(change: PolicyChange, shown: tuple[int, str] | None) -> None:
+    if shown is None:
+        return
+    revision, digest = shown
+    if revision != change.revision or digest != shown_hash(change):
+        raise ChangeEditedSinceShown(
+            f"This change was edited after you opened it (it is now revision {change.revision}): "
+            "nothing was decided. Read the new values below, then decide again."
+        )
 
 
 def _check(change: PolicyChange, person, comment: str) -> None:
@@ -64,15 +99,19 @@ def edit_fields(change, editor, fields: dict, comment: str, *, request=None) -> 
         change.provider, None, content, origin=PolicyVersion.Origin.REVIEW, proposed_by=editor
     )
     change.material = True
-    change.save(update_fields=["version", "material", "updated"])
+    change.revision += 1
+    change.save(update_fields=["version", "material", "revision", "updated"])
     _event(change, editor, ReviewEvent.Action.EDITED, comment, request)
     return change.version
 
 
 @transaction.atomic
-def approve(change, reviewer, comment: str, *, request=None) -> PolicyChange:
+def approve(change, reviewer, comment: str, *, shown=None, request=None) -> PolicyChange:
+    """`shown` — (revision, shown_hash) of the page the reviewer decided on — binds the decision
+    to what they saw."""
     change = _locked(change)
     _check(change, reviewer, comment)
+    _check_shown(change, shown)
     edited = change.events.filter(action=ReviewEvent.Action.EDITED, author=reviewer).exists()
     if edited or (change.version and change.version.proposed_by_id == reviewer.pk):
         raise ChangeDecisionError(
@@ -86,9 +125,10 @@ def approve(change, reviewer, comment: str, *, request=None) -> PolicyChange:
 
 
 @transaction.atomic
-def reject(change, reviewer, comment: str, *, request=None) -> PolicyChange:
+def reject(change, reviewer, comment: str, *, shown=None, request=None) -> PolicyChange:
     change = _locked(change)
     _check(change, reviewer, comment)
+    _check_shown(change, shown)
     if change.version and change.version.status == PolicyVersion.Status.PROPOSED:
         review.reject(change.version, reviewer, comment)
     _close(change, PolicyChange.Status.REJECTED)
@@ -97,9 +137,10 @@ def reject(change, reviewer, comment: str, *, request=None) -> PolicyChange:
 
 
 @transaction.atomic
-def request_changes(change, reviewer, comment: str, *, request=None) -> PolicyChange:
+def request_changes(change, reviewer, comment: str, *, shown=None, request=None) -> PolicyChange:
     change = _locked(change)
     _check(change, reviewer, comment)
+    _check_shown(change, shown)
     change.status = PolicyChange.Status.CHANGES_REQUESTED
     change.save(update_fields=["status", "updated"])
     _event(change, reviewer, ReviewEvent.Action.CHANGES_REQUESTED, comment, request)

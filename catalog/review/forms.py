@@ -39,6 +39,12 @@ class DecisionForm(forms.Form):
         ]
     )
     comment = _comment_field("Comment (required, kept in the review history and audit log)")
+    # What the page showed: a decision on a change edited since is refused.
+    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    shown = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=64)
+
+    def shown_values(self) -> tuple[int, str]:
+        return self.cleaned_data["revision"], self.cleaned_data["shown"]
 
 
 def _split(value: str) -> list[str]:

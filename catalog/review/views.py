@@ -5,11 +5,14 @@ Every decision goes through `catalog.changes`; these views only collect the comm
 the outcome. Nothing here changes the catalog by itself.
 """
 
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import connection, transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
@@ -220,7 +223,9 @@ def _detail_context(request, change, edit_form=None) -> dict:
         "pending": change.is_open,
         "edited_by_me": edited_by_me,
         "events": change.events.select_related("author"),
-        "decision_form": DecisionForm(),
+        "decision_form": DecisionForm(
+            initial={"revision": change.revision, "shown": changes.shown_hash(change)}
+        ),
         "edit_form": edit_form or _edit_form(change),
         **_proposal_context(change),
     }
@@ -248,12 +253,16 @@ def _form_errors(request, form) -> None:
 def change_decide(request, pk):
     change = _get_change(pk)
     form = DecisionForm(request.POST)
+    if not change.is_open:  # decided in another tab: say so, whatever the form holds
+        messages.error(request, f"This change is already {change.status}.")
+        return _back_to(request, change)
     if not form.is_valid():
         _form_errors(request, form)
         return _back_to(request, change)
     decide, done = DECISIONS[form.cleaned_data["action"]]
     try:
-        decide(change, request.user, form.cleaned_data["comment"], request=request)
+        comment, shown = form.cleaned_data["comment"], form.shown_values()
+        decide(change, request.user, comment, shown=shown, request=request)
     except DECISION_ERRORS as exc:
         messages.error(request, str(exc))
     else:
@@ -335,11 +344,31 @@ def refresh_now(request):
         url = reverse("source_list")
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     run = RefreshRun.objects.create(total=len(ids), started_by=request.user)
-    tasks.refresh_run.delay_on_commit(run.pk, ids)
+    start_refresh_run(run, ids)
     if not request.htmx:
         return redirect("refresh_progress", run.pk)
     run.refresh_from_db()  # an eager task may already have finished it
     return render(request, "catalog/refresh_progress.html#progress", {"run": run})
+
+
+def start_refresh_run(run: RefreshRun, ids: list[int]) -> None:
+    """With a worker, the run is its task. On the embedded default tasks run in-process, and a
+    refresh of every source takes minutes: it runs in a thread of its own, and the page polls
+    its progress bar as it would a worker's."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        tasks.refresh_run.delay_on_commit(run.pk, ids)
+        return
+    thread = threading.Thread(
+        target=_run_in_background, args=(run.pk, ids), name=f"refresh-run-{run.pk}", daemon=True
+    )
+    transaction.on_commit(thread.start)
+
+
+def _run_in_background(run_id: int, ids: list[int]) -> None:
+    try:
+        tasks.refresh_run(run_id, ids)
+    finally:
+        connection.close()  # the thread's own connection
 
 
 @privacy_team

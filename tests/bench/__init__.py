@@ -111,7 +111,7 @@ def failed(name: str, unit: str, target: float | None, at_most: bool = False) ->
 def fmt(value: float, unit: str) -> str:
     if math.isnan(value):
         return "n/a"
-    digits = {"ms": 2, "MB": 1, "s": 2, "×": 1}.get(unit, 0)
+    digits = {"ms": 2, "MB": 1, "s": 2, "×": 1, "%": 1}.get(unit, 0)
     if unit == "/s" and value < 100:
         digits = 1
     if unit == "×" and value < 10:

@@ -4,6 +4,7 @@ The server listens on 127.0.0.1, so every test that means to reach it allows tha
 a fake name that resolves to it) and its port explicitly; everything else must be refused.
 """
 
+import gzip
 import queue
 import shutil
 import socket
@@ -11,6 +12,7 @@ import ssl
 import subprocess
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -566,6 +568,14 @@ BLOCKED_ANSWERS = [
     "ff02::1",
     "::ffff:127.0.0.1",
     "64:ff9b::a00:1",
+    # IPv6 forms judged by the IPv4 address they carry, and the deprecated site-local range.
+    "::127.0.0.1",  # IPv4-compatible loopback
+    "::a9fe:a9fe",  # IPv4-compatible 169.254.169.254
+    "::ffff:0:7f00:1",  # IPv4-translated (SIIT) 127.0.0.1
+    "64:ff9b:1::a00:1",  # local-use NAT64 10.0.0.1
+    "2002:7f00:1::1",  # 6to4 through 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 through the metadata address
+    "fec0::1",  # site-local
     "169.254.169.254",
     "100.100.100.200",
     "fd00:ec2::254",
@@ -720,3 +730,100 @@ def test_certificates_are_verified_by_default(tls_server, dns):
 
     with pytest.raises(FetchError, match="connect: .*CERTIFICATE_VERIFY_FAILED"):
         fetch(url, policy=reachable(tls_server, allow_private_hosts={"policy.test"}))
+
+
+# --- hostile responses ---------------------------------------------------------------------
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def test_a_gzip_page_is_decoded(server):
+    @server.route("/gzip")
+    def gzipped(request):
+        reply(request, 200, _gzip(POLICY_PAGE), Content_Encoding="gzip")
+
+    assert fetch(server.url("/gzip"), policy=reachable(server)).body == POLICY_PAGE
+
+
+def test_stacked_content_encodings_are_refused(server):
+    bomb = _gzip(_gzip(b"\0" * 50_000_000))  # a few kilobytes on the wire
+
+    @server.route("/gzip-gzip")
+    def stacked(request):
+        reply(request, 200, bomb, Content_Encoding="gzip, gzip")
+
+    with pytest.raises(FetchError) as refusal:
+        fetch(server.url("/gzip-gzip"), policy=reachable(server))
+
+    assert refusal.value.kind == "encoding" and len(bomb) < 100_000
+
+
+def test_an_unknown_content_encoding_is_refused(server):
+    @server.route("/br")
+    def brotli(request):
+        reply(request, 200, b"\x0b\x01\x80", Content_Encoding="br")
+
+    with pytest.raises(FetchError, match="encoding"):
+        fetch(server.url("/br"), policy=reachable(server))
+
+
+def test_a_compressed_body_is_capped_while_it_is_inflated(server):
+    bomb = _gzip(b"\0" * 200_000_000)
+
+    @server.route("/bomb")
+    def inflating(request):
+        reply(request, 200, bomb, Content_Encoding="gzip")
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError) as refusal:
+            fetch(server.url("/bomb"), policy=reachable(server, max_bytes=1_000_000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert refusal.value.kind == "too_large"
+    assert peak < 20_000_000  # far from the 200 MB the body inflates to
+
+
+def test_headers_dripped_a_byte_at_a_time_are_cut_at_the_total_deadline(server):
+    @server.route("/drip")
+    def drip(request):
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"a" * 500:
+            request.wfile.write(bytes([byte]))
+            request.wfile.flush()
+            time.sleep(0.05)
+
+    started = time.monotonic()
+    with pytest.raises(FetchError) as refusal:
+        fetch(server.url("/drip"), policy=reachable(server, read_timeout=1.0, total_timeout=1.0))
+
+    assert refusal.value.kind == "timeout"
+    assert time.monotonic() - started < 2.0  # each byte came well within the read timeout
+
+
+@pytest.mark.parametrize("address", ["::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:7f00:1"])
+def test_an_ipv6_form_of_the_local_server_is_refused_before_it_is_reached(
+    address, dns, connections, server
+):
+    dns.answer("policy.example", [address])
+    policy = FetchPolicy(allowed_ports=frozenset({server.port}), connect_timeout=1.0)
+
+    with pytest.raises(FetchError) as refusal:
+        fetch(server.url("/policy", host="policy.example"), policy=policy)
+
+    assert refusal.value.kind == "blocked_address"
+    assert connections == [] and server.seen == []
+
+
+def test_deeply_nested_json_fails_normalization_instead_of_crashing(server):
+    @server.route("/deep.json")
+    def deep(request):
+        reply(request, 200, b"[" * 200_000, content_type="application/json")
+
+    result = fetch(server.url("/deep.json"), policy=reachable(server))
+
+    with pytest.raises(ExtractionError, match="nested deeper"):
+        normalize_json(result.body)

@@ -416,3 +416,33 @@ def test_a_source_that_crashes_the_pipeline_is_recorded_and_the_run_goes_on(
     crashed = PolicySource.objects.get(pk=source.pk)
     assert crashed.last_error_kind == "internal" and "RecursionError" in crashed.last_error
     assert PolicySource.objects.get(pk=other.pk).baseline is not None
+
+
+def test_a_deeply_nested_json_source_fails_its_run_and_the_others_go_on(
+    source, server, small_catalog
+):
+    from catalog.refresh.jobs import refresh_many
+
+    server.routes["/deep.json"] = (200, {"Content-Type": "application/json"}, b"[" * 100_000)
+    deep = PolicySource.objects.create(
+        provider=Provider.objects.get(slug="safe-ai"), url=server.url("/deep.json"), kind="json"
+    )
+
+    counts = refresh_many([deep, source])
+
+    assert counts["failed"] == 1 and counts["fetched"] == 1
+    assert PolicySource.objects.get(pk=deep.pk).last_error_kind == "extraction"
+
+
+def test_a_baseline_kept_from_older_extraction_rules_is_re_extracted_not_reported(source, server):
+    refresh_source(source.pk)
+    baseline = PolicySource.objects.get(pk=source.pk).baseline
+    SourceText.objects.filter(pk=baseline.pk).update(
+        text=baseline.text + "\nSee our terms <https://acme.example/terms?utm_source=x>.",
+        extractor=1,
+    )
+
+    assert refresh_source(source.pk) == UNCHANGED
+    renewed = PolicySource.objects.get(pk=source.pk).baseline
+    assert renewed.pk != baseline.pk and "<https://" not in renewed.text
+    assert not PolicyChange.objects.exists()

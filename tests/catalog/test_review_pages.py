@@ -2,6 +2,8 @@
 filters and query counts, four-eyes, required comments, what approving and rejecting do to the
 catalog, the side-by-side diff, the impact report and "refresh all now"."""
 
+import threading
+import time
 import uuid
 from datetime import date, timedelta
 
@@ -10,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -477,10 +480,17 @@ def test_a_change_without_field_values_has_no_impact_report(reviewer_client, cha
 # --- Deciding -----------------------------------------------------------------------------------
 
 
-def _decide(client, change, action, comment):
-    return client.post(
-        f"/review/changes/{change.pk}/decide/", {"action": action, "comment": comment}, follow=True
-    )
+def _shown(client, change) -> dict:
+    """The hidden fields of the decision form, as the reviewer's page carries them (none when
+    the change is decided and the page has no form)."""
+    page = _page(client.get(f"/review/changes/{change.pk}/"))
+    hidden = page.xpath("//form[@id='decision']//input[@type='hidden']")
+    return {field.get("name"): field.get("value") for field in hidden}
+
+
+def _decide(client, change, action, comment, shown=None):
+    data = {**(shown or _shown(client, change)), "action": action, "comment": comment}
+    return client.post(f"/review/changes/{change.pk}/decide/", data, follow=True)
 
 
 def test_the_reviewer_who_edited_the_values_cannot_approve_them_but_a_second_one_can(
@@ -737,6 +747,8 @@ def test_refresh_all_now_creates_a_run_and_its_progress_stops_polling_once_finis
         started = client.post("/review/sources/refresh/", headers=HTMX)
 
     run = RefreshRun.objects.get()
+    _wait_for_background_run(run)
+    run.refresh_from_db()
     assert started.status_code == 200
     assert run.total == 2 and run.started_by == personas.reviewer
     assert run.done == 2 and run.failed == 0 and run.finished_at is not None
@@ -768,9 +780,45 @@ def test_a_running_refresh_polls_every_second_with_its_progress(
     assert _page(page).xpath("//*[@id='refresh-progress']/@hx-trigger") == ["every 1s"]
 
 
-def test_refresh_all_now_without_htmx_goes_to_the_progress_page(
-    reviewer_client, month_ai, monkeypatch
+def _wait_for_background_run(run) -> None:
+    for thread in threading.enumerate():
+        if thread.name == f"refresh-run-{run.pk}":
+            thread.join(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_the_embedded_default_refresh_all_now_answers_at_once_and_runs_in_the_background(
+    client_for, personas, server, small_catalog, settings, django_capture_on_commit_callbacks
 ):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    def slow(handler):
+        time.sleep(1.5)
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, POLICY_PAGE.encode()
+
+    server.routes["/slow"] = slow
+    PolicySource.objects.create(
+        provider=Provider.objects.get(slug="month-ai"), url=server.url("/slow"), select="#policy"
+    )
+    client = client_for(personas.reviewer)
+
+    started_at = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post("/review/sources/refresh/", headers=HTMX)
+    answered_in = time.monotonic() - started_at
+
+    run = RefreshRun.objects.get()
+    assert started.status_code == 200 and answered_in < 1.0
+    assert _page(started).xpath("//*[@id='refresh-progress']/@hx-trigger") == ["every 1s"]
+    _wait_for_background_run(run)
+    run.refresh_from_db()
+    assert run.done == 1 and run.finished_at is not None
+
+
+def test_refresh_all_now_without_htmx_goes_to_the_progress_page(
+    reviewer_client, month_ai, monkeypatch, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a worker takes the run
     queued = []
     monkeypatch.setattr(
         "catalog.tasks.refresh_run.delay_on_commit", lambda *args: queued.append(args)
@@ -801,3 +849,51 @@ def test_a_run_started_over_an_hour_ago_and_never_finished_is_not_shown_as_runni
     response = reviewer_client.get("/review/sources/")
 
     assert not _page(response).xpath("//*[@id='refresh-progress']/@hx-get")
+
+
+# --- a decision is bound to what the reviewer saw ---------------------------------------------
+
+
+def test_approving_a_change_edited_after_it_was_opened_is_refused_and_shows_the_new_values(
+    reviewer_client, change, second_reviewer
+):
+    reviewer_b = Client()
+    reviewer_b.force_login(second_reviewer)
+    opened = _shown(reviewer_b, change)  # B reads the change showing 30 days' retention
+    edited = reviewer_client.post(  # A edits it to zero retention meanwhile
+        f"/review/changes/{change.pk}/edit/",
+        _fields_post(retention="zero", retention_days="", safety_retention="none"),
+    )
+    assert edited.status_code == 302
+
+    refused = _decide(reviewer_b, change, "approve", "Looks right.", shown=opened)
+
+    assert any("edited after you opened it" in m for m in _followed_messages(refused))
+    change.refresh_from_db()
+    assert change.status == "open" and change.version.status == "proposed"
+    assert not ReviewEvent.objects.filter(action="approved").exists()
+    shown_now = _page(refused).xpath("//tr[@data-field='retention']/td[@data-label='Proposed']")
+    assert "zero" in shown_now[0].text_content()
+
+    approved = _decide(reviewer_b, change, "approve", "Zero retention, as the page says.")
+    assert _followed_messages(approved) == ["Approved: the catalog now uses these values."]
+    assert review.current_version(change.provider).retention == "zero"
+
+
+def test_a_decision_form_with_a_forged_hash_is_refused(reviewer_client, change):
+    shown = {**_shown(reviewer_client, change), "shown": "0" * 64}
+
+    refused = _decide(reviewer_client, change, "reject", "Noise.", shown=shown)
+
+    assert any("edited after you opened it" in m for m in _followed_messages(refused))
+    change.refresh_from_db()
+    assert change.status == "open"
+
+
+def test_a_refresh_that_updates_the_change_also_voids_the_open_page(reviewer_client, change):
+    opened = _shown(reviewer_client, change)
+    PolicyChange.objects.filter(pk=change.pk).update(revision=change.revision + 1)
+
+    refused = _decide(reviewer_client, change, "approve", "ok", shown=opened)
+
+    assert any("edited after you opened it" in m for m in _followed_messages(refused))

@@ -140,3 +140,4 @@ def clear() -> None:
     """Remove what a replay created, so the next registration starts from nothing."""
     PolicyChange.objects.filter(provider__slug__startswith="corpus-").delete()
     PolicySource.objects.filter(provider__slug__startswith="corpus-").delete()
+    Provider.objects.filter(slug__startswith="corpus-").delete()
