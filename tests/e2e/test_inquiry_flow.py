@@ -119,3 +119,18 @@ def test_every_page_links_the_privacy_policy_and_the_terms(page_at, width, setti
     expect(footer.get_by_role("link", name="Terms of service")).to_have_attribute(
         "href", "https://legal.example/terms"
     )
+
+
+def test_an_owner_confirms_the_privacy_settings_unchanged_with_one_click(
+    page_at, width, personas, sign_in, small_catalog, screenshot
+):
+    owner = sign_in(page_at(width), personas.owner)
+    owner.goto("/a/acme/privacy/")
+    box = owner.get_by_test_id("settings-review")
+    expect(box).to_contain_text("Not yet: the account was created on")
+    owner.get_by_role("button", name="Confirm unchanged").click()
+    expect(owner).to_have_url(re.compile(r"/a/acme/privacy/$"))
+    expect(box).to_contain_text("by owner@acme.test (confirmed unchanged)")
+    expect(box).to_contain_text("Next review due by")
+    _fits_the_screen(owner, width)
+    screenshot(owner, "privacy-settings-reviewed")
