@@ -119,8 +119,9 @@ def test_a_detected_change_is_edited_by_one_reviewer_and_approved_by_a_second(
 
     row.get_by_role("link").click()
     expect(first).to_have_url(re.compile(rf"/review/changes/{detected_change.pk}/$"))
-    expect(first.locator(".diff-before del")).to_have_text("30")
-    expect(first.locator(".diff-after ins")).to_have_text("90")
+    # Diffs mark whole sentences: the one that changed, before and after.
+    expect(first.locator(".diff-before del")).to_contain_text("deleted after 30 days")
+    expect(first.locator(".diff-after ins")).to_contain_text("deleted after 90 days")
 
     first.get_by_text("Edit field values").click()
     days = _field_pair(first, "Retention days")
