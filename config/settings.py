@@ -78,12 +78,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "core",
     "dashboard",
     "catalog",
     "usage",
 ]
 
 MIDDLEWARE = [
+    "core.middleware.ApiErrorsAsJson",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -92,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.NoStoreWhenSignedIn",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -140,10 +143,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and Celery: Redis when REDIS_URL is set, in-process otherwise.
 REDIS_URL = env_str("REDIS_URL")
 CACHE_URL = env_str("CACHE_URL", REDIS_URL)  # a separate Redis database for the cache, if wanted
+# Redis errors read as cache misses (core/cache.py): the cache is never why a request fails, and
+# short timeouts keep an outage from stalling requests.
+REDIS_CACHE = {
+    "BACKEND": "core.cache.ResilientRedisCache",
+    "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+}
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            **REDIS_CACHE,
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "console"),
         }
@@ -160,6 +169,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = timedelta(hours=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that enqueues gives up on an unreachable broker quickly; the task waits in the
+# outbox (core/outbox.py) and is sent again, so giving up loses nothing.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "dashboard.tasks.record_worker_heartbeat",
@@ -169,6 +182,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-due-sources": {
         "task": "catalog.tasks.refresh_due_sources",
         "schedule": timedelta(minutes=5),
+    },
+    "purge-login-attempts": {
+        "task": "dashboard.tasks.purge_login_attempts",
+        "schedule": timedelta(hours=1),
     },
     "purge-snapshots": {
         "task": "catalog.tasks.purge_snapshots",
@@ -299,8 +316,13 @@ LOGGING = {
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
-# Behind a reverse proxy that sets X-Forwarded-For, the audit log records the client's address.
-USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
+# How many reverse proxies in front of the console append to X-Forwarded-For. The client's
+# address is the entry that many places from the right: entries to its left are whatever the
+# client sent. 0 trusts no header and uses the connection's address. USE_X_FORWARDED_FOR=1 is
+# the older spelling of one proxy.
+TRUSTED_PROXY_COUNT = env_int(
+    "TRUSTED_PROXY_COUNT", 1 if env_bool("USE_X_FORWARDED_FOR", default=False) else 0
+)
 
 # How often a process asks the shared cache whether the catalog changed (seconds). A policy
 # approval reaches every resolver within this time.

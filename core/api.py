@@ -3,10 +3,13 @@
 Errors are always `{"error": {"code", "message", ...}}` with a 4xx status (PRODUCT.md §3).
 """
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+
+from core.middleware import DATABASE_UNAVAILABLE, unavailable
 
 
 class ApiError(Exception):
@@ -40,6 +43,31 @@ class ConsoleApi(NinjaAPI):
         for extension in _openapi_extensions:
             extension(schema)
         return schema
+
+
+def request_body(schema: dict, components: dict) -> dict:
+    """`openapi_extra` for a view that reads its own body: `schema` may refer to `components`
+    as #/components/schemas/<name>, which this adds to the document."""
+
+    @extend_openapi
+    def _add_components(document: dict) -> None:
+        document.setdefault("components", {}).setdefault("schemas", {}).update(components)
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def read_body(request, limit: int) -> bytes:
+    """The request body, read once from the stream, or 413 when it is over `limit` bytes.
+
+    Not `request.body`, which refuses anything over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = b"" if length > limit else request.read(limit + 1)
+    if length > limit or len(body) > limit:
+        raise ApiError(413, "payload_too_large", f"The body may be at most {limit:,} bytes.")
+    return body
 
 
 api = ConsoleApi(
@@ -88,3 +116,16 @@ def on_http_error(request, exc: HttpError):
     # ninja raises HttpError(400) for a body that is not JSON.
     code = "invalid_request" if exc.status_code == 400 else "http_error"
     return error_response(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request, exc):
+    return error_response(request, 413, "payload_too_large", "The request body is too large.")
+
+
+def on_database_unavailable(request, exc):
+    return unavailable(request)
+
+
+for _unavailable in DATABASE_UNAVAILABLE:
+    api.add_exception_handler(_unavailable, on_database_unavailable)

@@ -13,8 +13,9 @@ MISSING = object()
 
 
 class LocalTTLCache:
-    def __init__(self):
+    def __init__(self, max_entries: int = MAX_ENTRIES):
         self._entries: dict[str, tuple[float, object]] = {}
+        self.max_entries = max_entries
 
     def get(self, key: str, default=MISSING):
         entry = self._entries.get(key)
@@ -23,7 +24,7 @@ class LocalTTLCache:
         return entry[1]
 
     def set(self, key: str, value) -> None:
-        if len(self._entries) >= MAX_ENTRIES:
+        if len(self._entries) >= self.max_entries:
             self._entries.clear()  # crude, but bounded, and refilled from the shared cache
         self._entries[key] = (time.monotonic() + settings.HOT_CACHE_SECONDS, value)
 
@@ -55,3 +56,8 @@ def forget(key: str) -> None:
     shared read (within HOT_CACHE_SECONDS)."""
     cache.delete(key)
     hot.delete(key)
+
+
+# What was looked up and not found (random API-key prefixes from anyone): kept apart and
+# smaller, so a flood of them can neither grow a cache nor push out what is really used.
+misses = LocalTTLCache(max_entries=1_000)

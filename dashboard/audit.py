@@ -1,18 +1,32 @@
 """Writing the audit log: every change to members, keys and settings goes through `record`."""
 
+import ipaddress
+
 from django.conf import settings
 
 from dashboard.models import AuditEvent
 
 
 def client_ip(request) -> str | None:
+    """The client's address: the entry TRUSTED_PROXY_COUNT places from the right of
+    X-Forwarded-For (each trusted proxy appends the address it was reached from; anything left
+    of that the client wrote itself), else the connection's. A value that is not an IP address
+    is ignored, never stored and never an error."""
     if request is None:
         return None
-    if settings.USE_X_FORWARDED_FOR:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+        if len(forwarded) >= proxies and (address := _ip(forwarded[-proxies])):
+            return address
+    return _ip(request.META.get("REMOTE_ADDR", ""))
+
+
+def _ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def record(

@@ -22,18 +22,14 @@ class ThrottledLoginForm(AuthenticationForm):
 
     def clean(self):
         email, ip = self.data.get("username", ""), client_ip(self.request)
-        if login_throttle.is_locked(email, ip):
+        if not login_throttle.allow_attempt(email, ip):
             raise forms.ValidationError(
                 "Too many failed sign-in attempts. Wait %(minutes)d minutes and try again.",
                 code="locked",
                 params={"minutes": login_throttle.lockout_minutes()},
             )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            login_throttle.record_failure(email, ip)
-            raise
-        login_throttle.clear(email, ip)
+        cleaned = super().clean()  # a wrong password raises; its attempt is already counted
+        login_throttle.succeeded(email, ip)
         return cleaned
 
 

@@ -14,8 +14,17 @@ class MembershipRuleError(Exception):
     pass
 
 
+@transaction.atomic
 def invite(request, membership, email, role) -> Invitation:
     invitation, token = Invitation.issue(membership.account, email, role, request.user)
+    audit.record(
+        "member.invited",
+        account=membership.account,
+        request=request,
+        target=invitation.email,
+        after={"email": invitation.email, "role": role},
+    )
+    # Last, inside the transaction: a mail that cannot be sent leaves no invitation behind.
     link = settings.SITE_URL + reverse("accept_invitation", args=[token])
     send_mail(
         f"You are invited to {membership.account} on AnyAPI",
@@ -23,13 +32,6 @@ def invite(request, membership, email, role) -> Invitation:
         f"Accept within 7 days: {link}\n",
         None,
         [invitation.email],
-    )
-    audit.record(
-        "member.invited",
-        account=membership.account,
-        request=request,
-        target=invitation.email,
-        after={"email": invitation.email, "role": role},
     )
     return invitation
 
@@ -94,6 +96,7 @@ def remove(request, actor: Membership, subject: Membership):
     )
 
 
+@transaction.atomic
 def revoke_invitation(request, invitation: Invitation):
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at", "updated"])

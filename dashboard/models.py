@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from catalog.policy import vocabulary
 from core.choices import text_choices
-from core.hotcache import MISSING, forget, hot, two_level
+from core.hotcache import MISSING, forget, hot, misses, two_level
 
 
 class Role(models.TextChoices):
@@ -123,6 +123,10 @@ class Invitation(models.Model):
         )
 
 
+class _NoSuchKey(Exception):
+    """No active key has this prefix: nothing to cache."""
+
+
 class ApiKeyQuerySet(models.QuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True)
@@ -210,15 +214,22 @@ class ApiKey(models.Model):
 
     @classmethod
     def _cached_active(cls, prefix):
-        fields = two_level(
-            cls.cache_key(prefix), lambda: cls._active_fields(prefix), cls.CACHE_SECONDS
-        )
-        return cls._from_cache(fields) if fields else None
+        cache_key = cls.cache_key(prefix)
+        if misses.get(cache_key) is not MISSING:
+            return None
+        try:
+            fields = two_level(cache_key, lambda: cls._active_fields(prefix), cls.CACHE_SECONDS)
+        except _NoSuchKey:  # anyone can send a prefix: a miss never becomes a shared entry
+            misses.set(cache_key, True)
+            return None
+        return cls._from_cache(fields)
 
     @classmethod
     def _active_fields(cls, prefix) -> dict:
         key = cls.objects.active().select_related("account").filter(prefix=prefix).first()
-        return key._cacheable() if key else {}
+        if key is None:
+            raise _NoSuchKey(prefix)
+        return key._cacheable()
 
     @staticmethod
     def cache_key(prefix: str) -> str:
@@ -250,6 +261,7 @@ class ApiKey(models.Model):
 
     def forget_cached(self):
         forget(self.cache_key(self.prefix))
+        misses.delete(self.cache_key(self.prefix))
 
     def record_use(self):
         """Write last use at most once per LAST_USED_PRECISION, whichever process sees it."""
@@ -260,6 +272,23 @@ class ApiKey(models.Model):
         precision = int(self.LAST_USED_PRECISION.total_seconds())
         if cache.add(marker, 1, timeout=precision):
             ApiKey.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
+
+
+class LoginAttempts(models.Model):
+    """Sign-in attempts counted per hashed email or per address (dashboard/login_throttle.py)."""
+
+    subject = models.CharField(max_length=80)
+    attempts = models.PositiveIntegerField(default=0)
+    expires = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # The counter's upsert conflicts on it; each sign-in looks its two subjects up.
+            models.UniqueConstraint(fields=["subject"], name="dashboard_loginattempts_subject_uniq")
+        ]
+
+    def __str__(self):
+        return f"{self.attempts} sign-in attempts for {self.subject} until {self.expires}"
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -16,12 +16,16 @@ from catalog.policy import resolver
 from catalog.policy.explain import unknown_model
 from catalog.policy.schemas import NoEligibleResponse, ResolveOut
 from catalog.policy.serialize import no_eligible_details, resolution_dict
-from core.api import ApiError, ErrorResponse, extend_openapi
+from core.api import ApiError, ErrorResponse, extend_openapi, read_body
 from dashboard import policy
 from dashboard.api import ACCOUNT_KEY
 from dashboard.receipts import record_receipt
 
 router = Router(tags=["policy"])
+
+# A whole chat request, images and documents included (PRODUCT.md §3). Read once from the
+# stream (Django's request.body stops at 2.5 MB); only its policy fields are decoded.
+MAX_RESOLVE_BODY_BYTES = 64 * 1024 * 1024
 
 
 def _request_body_schema() -> tuple[dict, dict]:
@@ -49,16 +53,18 @@ def _document_request_body(schema: dict) -> None:
         401: ErrorResponse,
         403: ErrorResponse,
         404: ErrorResponse,
+        413: ErrorResponse,
         422: NoEligibleResponse,
     },
     summary="Which endpoints may serve this request",
-    description="The body is the whole chat request (OpenAI or OpenRouter style); only its "
-    "policy fields are read. `messages` and every other field are skipped, never stored.",
+    description="The body is the whole chat request (OpenAI or OpenRouter style), up to "
+    f"{MAX_RESOLVE_BODY_BYTES:,} bytes (413 above); only its policy fields are read. "
+    "`messages` and every other field are skipped, never stored.",
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
 def resolve_policy(request):
     today = timezone.now().date()
-    answer = _answer(request.auth, request.body, today)
+    answer = _answer(request.auth, read_body(request, MAX_RESOLVE_BODY_BYTES), today)
     resolution = answer.resolution
     if resolution.effective.classification in resolver.RECEIPT_CLASSIFICATIONS:
         record_receipt(request.auth, resolution)

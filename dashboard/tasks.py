@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from core.tasks import RETRY
-from dashboard import exceptions, inquiries, notifications, settings_review
+from dashboard import exceptions, inquiries, login_throttle, notifications, settings_review
 from dashboard.health import record_heartbeat
 
 
@@ -35,3 +35,8 @@ def purge_closed_inquiries():
 @shared_task(ignore_result=True, **RETRY)
 def remind_settings_reviews():
     settings_review.remind_due()
+
+
+@shared_task(ignore_result=True, **RETRY)
+def purge_login_attempts():
+    login_throttle.purge_expired()

@@ -19,8 +19,25 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def _control_socket_for(address: str) -> str:
+    """One control socket per instance: gunicorn's default path is the same for every instance
+    on a machine, so `gunicornc` would reach (and a second instance take over) another's.
+    Named after the bind address, which no two running instances share."""
+    directory = os.environ.get("XDG_RUNTIME_DIR") or os.path.expanduser("~/.gunicorn")
+    name = "".join(c if c.isalnum() or c in "-." else "_" for c in address)
+    return os.path.join(directory, f"gunicorn-{name}.ctl")
+
+
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or _control_socket_for(bind)
+
+
 def post_worker_init(worker):
-    """Compile the catalog before the first request, not during it."""
+    """Compile the catalog before the first request, not during it, when the database allows.
+    A failure here must not stop the worker (gunicorn would stop the whole master): the
+    catalog then compiles on first use, and until the database is back the API answers 503."""
     from catalog.policy.snapshot import get_catalog
 
-    get_catalog()
+    try:
+        get_catalog()
+    except Exception as error:  # any failure: the worker must boot anyway
+        worker.log.warning("catalog not compiled at boot (%s); compiling on first use", error)

@@ -32,13 +32,15 @@ def _fresh_cache_and_fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if url := _worker_cache_url():
         settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
-    from core.hotcache import hot
+    from core.hotcache import hot, misses
 
     cache.clear()
     hot.clear()
+    misses.clear()
     yield
     cache.clear()
     hot.clear()
+    misses.clear()
 
 
 _real_connect = socket.socket.connect
@@ -101,6 +103,24 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_flush_may_empty_the_audit_log():
+    """Between transactional tests Django empties every table with one TRUNCATE, which the audit
+    log refuses on PostgreSQL (dashboard migration 0007) unless the transaction allows it."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        allow = ["SET LOCAL console.allow_audit_truncate = 'on';"]
+        return allow + statements if statements else statements
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ no account column and count only models used by many accounts), so neither the e
 deletion touches them.
 """
 
-import csv
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -19,6 +18,7 @@ from functools import cache
 from django.db import transaction
 from django.db.models import Count, Max, Min
 
+from core.csv_export import SafeWriter
 from dashboard import inquiries
 from usage import histogram
 from usage.models import (
@@ -127,7 +127,7 @@ def _write_csv(archive, sink, name, columns, rows) -> Iterator[bytes]:
     # force_zip64: the size is unknown when the member starts, and may pass 2 GiB.
     entry = archive.open(name, "w", force_zip64=True)
     with io.TextIOWrapper(entry, encoding="utf-8", newline="") as text:
-        writer = csv.writer(text)
+        writer = SafeWriter(text)
         writer.writerow(columns)
         for count, row in enumerate(rows, 1):
             writer.writerow(row)
@@ -159,7 +159,7 @@ def _stream(queryset, *fields) -> Iterable[tuple]:
 def _usd(nanos: int | None) -> str:
     if nanos is None:
         return ""
-    dollars, rest = divmod(nanos, 10**9)
+    dollars, rest = divmod(int(nanos), 10**9)  # rollups hold a Decimal
     return f"{dollars}.{rest:09d}"
 
 

@@ -174,7 +174,9 @@ class Counters(models.Model):
     rejections = models.IntegerField(default=0)
     tokens_prompt = models.BigIntegerField(default=0)
     tokens_completion = models.BigIntegerField(default=0)
-    cost_nanos = models.BigIntegerField(default=0)
+    # A sum of costs, each up to 10⁷ USD in nano-dollars: a bigint would overflow after ~900 of
+    # the largest; 38 digits never will. Exact, like every other counter.
+    cost_nanos = models.DecimalField(max_digits=38, decimal_places=0, default=0)
     latency_ms_sum = models.BigIntegerField(default=0)
 
     class Meta:

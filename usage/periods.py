@@ -30,6 +30,10 @@ class InvalidRange(ValueError):
     pass
 
 
+# Long before any usage was recorded, and late enough that the period before it exists.
+EARLIEST_START = date(2000, 1, 1)
+
+
 @dataclass(frozen=True)
 class Period:
     """[start, end) in UTC, aligned to hours (hourly periods) or days (daily ones)."""
@@ -141,6 +145,8 @@ def _custom_bounds(start: str | None, end: str | None, now: datetime):
         raise InvalidRange("The custom range starts after it ends.")
     if first > today:
         raise InvalidRange("The custom range starts in the future.")
+    if first < EARLIEST_START:  # and the period before it, for comparison, must exist too
+        raise InvalidRange(f"The custom range's start must be {EARLIEST_START} or later.")
     last = min(last, today)
     if (last - first).days + 1 > MAX_CUSTOM_DAYS:
         raise InvalidRange(f"A custom range covers at most {MAX_CUSTOM_DAYS} days.")

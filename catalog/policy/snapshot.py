@@ -5,17 +5,19 @@ compares its snapshot's version with the cache's at most every CATALOG_VERSION_C
 so a resolve usually touches neither the database nor the network.
 """
 
+import logging
 import threading
 import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from catalog.models import CatalogState
 from catalog.policy import resolver
 from catalog.policy.compile import Published, compile_snapshot
 
+log = logging.getLogger(__name__)
 VERSION_CACHE_KEY = "catalog:version"
 
 _lock = threading.Lock()
@@ -56,11 +58,24 @@ def get_both() -> tuple[resolver.Catalog, Published]:
 
 
 def _current() -> tuple[resolver.Catalog, Published]:
+    """The process's snapshot, compiled on first use (and again on the next call if that
+    failed). While neither the cache nor the database can say whether the catalog changed, a
+    snapshot already compiled keeps answering."""
     global _snapshot, _checked_at
     now, current = time.monotonic(), _snapshot
     if current is not None and now - _checked_at < settings.CATALOG_VERSION_CHECK_SECONDS:
         return current
-    version = shared_version()
+    try:
+        version = shared_version()
+    except DatabaseError:
+        if current is None:
+            raise
+        log.warning(
+            "catalog version unknown (database unavailable); serving version %s",
+            current[0].version,
+        )
+        _checked_at = now
+        return current
     with _lock:
         if _snapshot is None or _snapshot[0].version < version:
             _snapshot = compile_snapshot()

@@ -92,9 +92,16 @@ def test_healthz_reports_each_dependency(client):
     assert body["checks"]["broker"]["ok"]
 
 
+def _staff_client(client):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_user("ops@anyapi.test", is_staff=True))
+    return client
+
+
 def test_a_missing_worker_is_reported_without_failing_the_web_check(client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    body = client.get("/healthz").json()
+    body = _staff_client(client).get("/healthz").json()
     assert body["checks"]["worker"] == {
         "ok": False,
         "error": "RuntimeError: no worker heartbeat yet",
@@ -109,14 +116,38 @@ class UnreachableCache:
     get = set
 
 
-def test_healthz_is_503_when_the_cache_is_down(client, monkeypatch):
+def test_healthz_says_degraded_but_stays_in_service_when_the_cache_is_down(client, monkeypatch):
     monkeypatch.setattr("dashboard.health.cache", UnreachableCache())
-    response = client.get("/healthz")
-    assert response.status_code == 503
+    response = _staff_client(client).get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
     assert response.json()["checks"]["cache"] == {
         "ok": False,
         "error": "ConnectionError: cache unreachable",
     }
+
+
+def test_healthz_is_503_and_degraded_when_the_database_is_down(client, monkeypatch):
+    from django.db import OperationalError
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("dashboard.health._database", refuse)
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["status"] == "degraded"
+
+
+def test_healthz_shows_error_details_to_staff_only(client, monkeypatch):
+    monkeypatch.setattr("dashboard.health.cache", UnreachableCache())
+    anonymous = client.get("/healthz").json()
+    assert anonymous["checks"]["cache"] == {"ok": False}
+    assert all(set(check) == {"ok"} for check in anonymous["checks"].values())
+    assert "error" in _staff_client(client).get("/healthz").json()["checks"]["cache"]
+
+
+def test_healthz_is_described_in_the_openapi_schema(client):
+    schema = client.get("/api/openapi.json").json()
+    assert "/healthz" in schema["paths"]
 
 
 def test_unknown_pages_get_the_friendly_404(client_for, personas, settings):

@@ -239,7 +239,9 @@ def test_the_query_count_does_not_grow_with_the_batch(
 def test_the_schema_documents_exactly_the_allowed_fields(client):
     schema = client.get("/api/openapi.json").json()
     body = schema["paths"]["/api/v1/usage/events"]["post"]["requestBody"]
-    event_schema = body["content"]["application/json"]["schema"]["$defs"]["UsageEventDoc"]
+    batch_ref = body["content"]["application/json"]["schema"]["$ref"]
+    batch = _resolve(schema, batch_ref)
+    event_schema = _resolve(schema, batch["properties"]["events"]["items"]["$ref"])
 
     assert set(event_schema["properties"]) == ALLOWED_FIELDS
     assert event_schema["additionalProperties"] is False
@@ -251,3 +253,31 @@ def test_event_ids_are_uuids_in_any_case(personas, post_usage):
     post_usage({"events": [event_json(id=str(event_id).upper())]})
 
     assert UsageEvent.objects.get().event_id == event_id
+
+
+def _resolve(schema: dict, ref: str) -> dict:
+    """A $ref of the schema, which must resolve inside it (a dangling one was a bug)."""
+    node = schema
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def test_every_reference_in_the_openapi_schema_resolves(client):
+    schema = client.get("/api/openapi.json").json()
+
+    def refs(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    found = list(refs(schema))
+    assert found
+    for ref in found:
+        assert ref.startswith("#/components/schemas/"), ref
+        _resolve(schema, ref)
