@@ -183,6 +183,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.refresh_due_sources",
         "schedule": timedelta(minutes=5),
     },
+    # Tasks an unreachable broker refused wait in the outbox (core/outbox.py) until this.
+    "send-outbox": {"task": "core.tasks.send_outbox", "schedule": timedelta(minutes=1)},
     "purge-login-attempts": {
         "task": "dashboard.tasks.purge_login_attempts",
         "schedule": timedelta(hours=1),

@@ -8,6 +8,7 @@ from django.utils import timezone
 from catalog.models import CatalogState, PolicyVersion
 from catalog.policy import snapshot
 from core.access import is_privacy_team
+from core.outbox import enqueue
 from dashboard import audit
 from dashboard.tasks import notify_catalog_change
 
@@ -80,7 +81,7 @@ def _apply(version, reviewer, comment, *, action, request=None, at=None):
     version.save()
     snapshot.announce_change()
     if action != "policy.imported":  # the first import would list the whole catalog as news
-        notify_catalog_change.delay_on_commit(version.catalog_version - 1, version.catalog_version)
+        enqueue(notify_catalog_change, version.catalog_version - 1, version.catalog_version)
     audit.record(
         action,
         actor=reviewer,

@@ -39,6 +39,7 @@ from catalog.review import versions as review
 from catalog.review.forms import DecisionForm, PolicyFieldsForm
 from catalog.review.history import SHOWN_FIELDS, field_changes
 from core.access import privacy_team
+from core.outbox import enqueue
 from dashboard.policy import impact_of
 
 QUEUE_PAGE_SIZE = 50
@@ -343,8 +344,9 @@ def refresh_now(request):
         messages.warning(request, "No enabled source to refresh.")
         url = reverse("source_list")
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    run = RefreshRun.objects.create(total=len(ids), started_by=request.user)
-    start_refresh_run(run, ids)
+    with transaction.atomic():  # the run and its task's outbox row, together
+        run = RefreshRun.objects.create(total=len(ids), started_by=request.user)
+        start_refresh_run(run, ids)
     if not request.htmx:
         return redirect("refresh_progress", run.pk)
     run.refresh_from_db()  # an eager task may already have finished it
@@ -356,7 +358,7 @@ def start_refresh_run(run: RefreshRun, ids: list[int]) -> None:
     refresh of every source takes minutes: it runs in a thread of its own, and the page polls
     its progress bar as it would a worker's."""
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        tasks.refresh_run.delay_on_commit(run.pk, ids)
+        enqueue(tasks.refresh_run, run.pk, ids)
         return
     thread = threading.Thread(
         target=_run_in_background, args=(run.pk, ids), name=f"refresh-run-{run.pk}", daemon=True
