@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
 
 from dashboard.models import ApiKey
@@ -281,3 +282,24 @@ def test_every_reference_in_the_openapi_schema_resolves(client):
     for ref in found:
         assert ref.startswith("#/components/schemas/"), ref
         _resolve(schema, ref)
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["2026-13-01T00:00:00Z", "2026-12-01T25:00:00Z", "2026-12-01T10:00:00+99:99"]
+)
+def test_an_impossible_timestamp_is_a_400_naming_the_field(post_usage, personas, timestamp):
+    response = post_usage({"events": [event_json(), event_json(timestamp=timestamp)]})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["index"], error["field"]) == ("invalid_request", 1, "timestamp")
+    assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite sums are 64-bit integers")
+def test_cost_sums_beyond_a_bigint_are_stored_exactly(post_usage, personas):
+    # 1,000 of the largest costs in one hour of one route: 10¹⁹ nano-dollars, past 2⁶³.
+    events = [event_json(cost_usd="9999999.999999999") for _ in range(1_000)]
+    assert post_usage({"events": events}).status_code == 200
+    expected = 1_000 * 9_999_999_999_999_999
+    assert HourlyUsage.objects.get().cost_nanos == expected
+    assert DailyUsage.objects.get().cost_nanos == expected
