@@ -4,8 +4,10 @@ documented schema, and every documented status is one the table saw."""
 
 import json
 import re
+from unittest import mock
 
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
 from jsonschema import Draft202012Validator
@@ -94,7 +96,15 @@ REQUESTS = [
     ("post", EVENTS, "ingest", {"events": [EVENT] * 10_001}, 400),
     ("post", EVENTS, "ingest", b'{"events": [' + b" " * (17 << 20) + b"]}", 413),
     ("get", "/healthz", None, {}, 200),
-    ("get", "/healthz", "cache that forgets", {}, 503),
+    ("get", "/healthz", "cache that forgets", {}, 200),  # degraded, but the API answers
+    ("get", "/healthz", "database that refuses", {}, 503),
+    (
+        "post",
+        RESOLVE,
+        "inference",
+        b'{"model": "acme/chat", "messages": "' + b"A" * (64 << 20) + b'"}',
+        413,
+    ),
 ]
 BROKEN_CACHE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
@@ -125,6 +135,9 @@ def keys(personas, small_catalog):
 def send(client, keys, method, path, kind, data):
     if kind == "cache that forgets":  # what /healthz answers when a dependency fails
         with override_settings(CACHES=BROKEN_CACHE):
+            return client.get(path)
+    if kind == "database that refuses":
+        with mock.patch("dashboard.health._database", side_effect=OperationalError("refused")):
             return client.get(path)
     headers = {"Authorization": f"Bearer {keys[kind]}"} if kind else {}
     url = path.replace("{prefix}", keys["prefix"])
