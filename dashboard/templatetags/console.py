@@ -17,6 +17,7 @@ NAV_SECTIONS = {
     "provider_list": "catalog_list",
     "provider_detail": "catalog_list",
     "playground": "catalog_list",
+    "catalog_changelog": "catalog_list",
     "change_detail": "review_queue",
     "manual_change": "review_queue",
     "source_list": "review_queue",
