@@ -8,6 +8,7 @@ it is left out. A fixed number of queries, whatever the number of entries.
 from dataclasses import dataclass
 from datetime import datetime
 
+from catalog import evidence
 from catalog.models import Endpoint, PolicyVersion
 from catalog.review.history import FieldChange, field_changes
 
@@ -21,6 +22,7 @@ class EvidenceItem:
     quote: str
     source_url: str
     captured_at: str
+    basis: str
 
 
 @dataclass(frozen=True)
@@ -121,14 +123,14 @@ def _evidence(version: PolicyVersion, changed: set[str]) -> list[EvidenceItem]:
     for field, item in sorted(
         (version.evidence or {}).items(), key=lambda pair: (pair[0] not in changed, pair[0])
     ):
-        if isinstance(item, str):
-            item = {"passage": item}
+        stored = evidence.normalise(item, version.source_url)
         items.append(
             EvidenceItem(
                 field,
-                item.get("passage") or item.get("quote") or "",
-                item.get("url") or item.get("source_url") or version.source_url,
-                item.get("captured_at") or "",
+                stored["quote"],
+                stored["source_url"],
+                stored["captured_at"] or "",
+                stored["basis"],
             )
         )
     return items
@@ -155,6 +157,7 @@ def as_json(entry: ChangelogEntry) -> dict:
                 "quote": e.quote,
                 "source_url": e.source_url,
                 "captured_at": e.captured_at or None,
+                "basis": e.basis,
             }
             for e in entry.evidence
         ],

@@ -74,6 +74,7 @@ def test_the_json_lists_changes_with_before_after_endpoints_and_evidence(client,
         "quote": "Inputs are deleted at once.",
         "source_url": "https://month.example/terms",
         "captured_at": None,
+        "basis": "public",
     }
     assert change["approved_at"] and change["catalog_version"]
 
