@@ -14,7 +14,9 @@ from catalog.policy.vocabulary import TAG_SYNTAX, values
 def _tag(value: str) -> str:
     try:
         return resolver.parse_tag(value)
-    except resolver.InvalidTag:
+    except resolver.InvalidTag as exc:
+        if exc.reason:
+            raise ValueError(exc.reason) from None
         raise ValueError(f"unknown tag {value!r}; tags are {TAG_SYNTAX}") from None
 
 
