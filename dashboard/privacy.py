@@ -131,11 +131,11 @@ def excepted_providers(account, key=None) -> list[str]:
     return list(exceptions.values_list("provider", flat=True))
 
 
-def saved_account_layers(account) -> list[tuple[str, resolver.Constraints]]:
+def saved_account_layers(account) -> Layers:
     """The account layer as stored, without creating defaults (read-only pages): two queries."""
     entry = _account_entry(account.pk)
     excepted = [provider for key_id, provider in entry["exceptions"] if key_id is None]
-    return [("account", with_exceptions(constraints_from(entry["vocabulary"]), excepted))]
+    return layers(entry["vocabulary"], excepted=excepted)
 
 
 def forget_account(account_id) -> None:

@@ -422,3 +422,13 @@ def test_the_page_the_export_and_the_staff_overview_send_fixed_numbers_of_querie
     staff_client = client_for(staff)
     with django_assert_num_queries(REQUEST_QUERIES + NAVIGATION_QUERIES - 1 + 1):
         staff_client.get("/staff/activity/")
+
+
+def test_a_custom_range_is_named_once_in_the_heading(owner, catalog, now):
+    page = html(owner.get(PAGE, {"range": "custom", "start": "2026-11-01", "end": "2026-11-20"}))
+    heading = " ".join(
+        re.search(r'data-testid="period-label">(.*?)</h2>', page, re.S).group(1).split()
+    )
+    assert re.sub(r"<[^>]+>", "", heading).count("Nov 1") == 1
+    rolling = html(owner.get(PAGE, {"range": "7d"}))
+    assert "Last 7 days" in rolling and "· Nov" in rolling
