@@ -5,6 +5,7 @@ show people sentences and plain values instead of `flagged_only` and JSON.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 ACTIONS = {
     "account.created": "created the account",
@@ -22,6 +23,7 @@ ACTIONS = {
     "exception.expired": "an exception ended ({target})",
     "usage.deleted": "deleted the account's usage data",
     "notifications.email_muted": "changed which notification emails they get",
+    "privacy.settings_reviewed": "marked the privacy settings as reviewed",
 }
 
 FIELDS = {
@@ -104,4 +106,16 @@ def words(value) -> str:
         return ", ".join(words(item) for item in value) or "none"
     if isinstance(value, dict):
         return "; ".join(f"{k.replace('_', ' ')}: {words(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, str) and (moment := _moment(value)):
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
     return str(value).replace("_", " ")
+
+
+def _moment(text: str):
+    """A stored ISO 8601 date-time, or None: audit events keep moments as strings."""
+    if len(text) < 19 or text[10] != "T":
+        return None
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        return None

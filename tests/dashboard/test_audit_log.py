@@ -100,7 +100,9 @@ def test_the_audit_log_says_what_happened_in_words_with_a_before_after_table(cli
     )
 
     page = lxml.html.fromstring(client_for(personas.owner).get("/a/acme/audit/").content.decode())
-    newest = page.xpath("//table[contains(@class,'audit')]/tbody/tr")[0]
+    newest = page.xpath(
+        "//table[contains(@class,'audit')]/tbody/tr[.//code='privacy.defaults_changed']"
+    )[0]
     what = " ".join(newest.xpath("td[@data-label='What']")[0].text_content().split())
     rows = [
         [" ".join(td.text_content().split()) for td in tr.xpath("td")]
@@ -117,6 +119,7 @@ def test_raw_values_read_as_words():
     from dashboard.audit_words import change_rows, words
 
     assert words("flagged_only") == "flagged only"
+    assert words("2026-12-01T10:42:58.849128+00:00") == "2026-12-01 10:42 UTC"
     assert words(["us", "eu"]) == "us, eu" and words([]) == "none" and words(None) == "not set"
     rows = change_rows({"retention_days": None}, {"retention_days": 0})
     assert [(r.field, r.before, r.after) for r in rows] == [
