@@ -48,7 +48,9 @@ def _required_tags(values: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _filters(request) -> dict:
-    tags, refused = _required_tags(request.GET.getlist("require")[:20])
+    # `require` as in the API; the page's menus and free-text field send their own names.
+    given = [value for name in TAG_PARAMS for value in request.GET.getlist(name)]
+    tags, refused = _required_tags(given[:20])
     sort = request.GET.get("sort", "model")
     return {
         "require": tags,
@@ -56,6 +58,9 @@ def _filters(request) -> dict:
         "q": request.GET.get("q", "").strip()[:100],
         "sort": sort if sort in SORT_KEYS else "model",
     }
+
+
+TAG_PARAMS = ("require", "region", "cert", "hq", "tags")
 
 
 def _tag_choices(catalog) -> dict[str, list[tuple[str, str, bool]]]:

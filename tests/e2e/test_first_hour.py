@@ -103,7 +103,7 @@ def test_the_catalog_filters_by_region_from_its_menu(page, width, small_catalog,
     page.get_by_test_id("filter-region").select_option("region:eu")
 
     expect(page.get_by_test_id("result-count")).to_have_text("1 of 5 endpoints")
-    expect(page).to_have_url(re.compile(r"require=region(%3A|:)eu"))
+    expect(page).to_have_url(re.compile(r"region=region(%3A|:)eu"))
     _fits(page, width)
     screenshot(page, "first-hour-catalog-region")
 
