@@ -6,7 +6,7 @@ from catalog.playground import run_playground
 from catalog.policy import resolver, vocabulary
 from catalog.policy.badges import policy_badges
 from catalog.policy.snapshot import get_catalog
-from catalog.policy.vocabulary import FLAG_TAGS, TAG_SYNTAX, Retention, Training
+from catalog.policy.vocabulary import FLAG_TAGS, Retention, Training
 from catalog.review.history import version_timeline
 from core.access import public, signed_in
 
@@ -41,7 +41,7 @@ def _required_tags(values: list[str]) -> tuple[list[str], list[str]]:
             try:
                 canonical = resolver.parse_tag(tag)
             except resolver.InvalidTag as exc:
-                refused.append(exc.reason or f"{tag!r} is not a tag; tags are {TAG_SYNTAX}")
+                refused.append(exc.explained())
             else:
                 tags.append(canonical)
     return list(dict.fromkeys(tags)), refused

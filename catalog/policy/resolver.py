@@ -61,6 +61,10 @@ class InvalidTag(ValueError):
         self.tag = tag
         self.reason = reason  # what is wrong with the value, when the prefix is right
 
+    def explained(self) -> str:
+        """What is wrong, in words a caller can act on."""
+        return self.reason or f"unknown tag {self.tag!r}; tags are {vocabulary.TAG_SYNTAX}"
+
 
 # --- Tags ---------------------------------------------------------------------------------------
 
