@@ -11,8 +11,8 @@ from catalog.policy.badges import policy_badges
 from catalog.policy.snapshot import get_catalog
 from core.access import account_member
 from usage import request_log
-from usage.activity import NOT_IN_CATALOG
 from usage.models import Status
+from usage.posture import NOT_IN_CATALOG
 from usage.views.activity import ms, usd
 
 
