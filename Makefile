@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 ASSETS := static/vendor/chart.umd.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links printed by the demo and sent in invitations point at the port actually served.
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install run run-prod test test-fast lint bench check clean browser loadgen
 
@@ -27,8 +29,8 @@ $(ASSETS): node_modules/.package-lock.json
 
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	deploy/dev-processes.sh $(PY) $(HOST) $(PORT)
+	SITE_URL=$(SITE_URL) $(PY) manage.py seed_demo
+	SITE_URL=$(SITE_URL) deploy/dev-processes.sh $(PY) $(HOST) $(PORT)
 
 # Production-like: gunicorn, a Celery worker and beat on PostgreSQL and Redis (see deploy/).
 run-prod: install

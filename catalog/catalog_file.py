@@ -4,6 +4,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -13,6 +14,7 @@ from pydantic import (
 )
 
 from catalog import evidence
+from catalog.policy import vocabulary
 from catalog.policy.vocabulary import (
     POLICY_FIELDS,
     Basis,
@@ -26,8 +28,12 @@ from catalog.policy.vocabulary import (
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=60)]
 MODEL_SLUG = r"^[a-z0-9][a-z0-9._:-]*(/[a-z0-9][a-z0-9._:-]*)?$"
 ModelSlug = Annotated[str, StringConstraints(pattern=MODEL_SLUG, max_length=120)]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=40)]
-Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+# The vocabulary's value sets as pydantic types, for every schema that takes them.
+Region = Annotated[str, StringConstraints(max_length=40), AfterValidator(vocabulary.region)]
+Country = Annotated[str, StringConstraints(max_length=40), AfterValidator(vocabulary.country)]
+Certification = Annotated[
+    str, StringConstraints(max_length=40), AfterValidator(vocabulary.certification)
+]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
 PolicyField = Literal[(*POLICY_FIELDS, "headquarters")]
 # A note says why a field is unknown (or what a value leaves out); "general": the whole policy.
@@ -96,8 +102,8 @@ class PolicyIn(Strict):
     retention_days: Annotated[int, Field(ge=1)] | None = None
     safety_retention: Literal[values(Safety)] | None = None
     publishes_prompts: Literal[values(Publishing)] | None = None
-    certifications: list[Identifier] | None = None
-    regions: list[Identifier] | None = None
+    certifications: list[Certification] | None = None
+    regions: list[Region] | None = None
     source_url: Url | None = None
     verified_by: str | None = None
     verified_at: date | None = Field(default=None, strict=False)

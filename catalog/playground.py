@@ -11,6 +11,8 @@ from catalog.policy.explain import blocking_constraints, unknown_model
 from catalog.policy.request import RequestError
 from catalog.policy.snapshot import get_catalog
 from catalog.policy.vocabulary import FLAG_TAGS, Classification, values
+from dashboard import privacy
+from dashboard.models import Account, ApiKey, Membership
 from dashboard.policy import UnknownModel, resolve_request
 
 EXAMPLE = {
@@ -65,9 +67,74 @@ def _parse(request) -> tuple[dict | None, list[str]]:
     return (body, []) if isinstance(body, dict) else (None, ["The request must be a JSON object."])
 
 
+def _identities(user) -> list[tuple[str, str]]:
+    """(value, label) of each account and active key the user may resolve as: only their own
+    accounts' (tenant isolation), keys of kinds that resolve."""
+    choices = [("", "No account: the request alone")]
+    memberships = Membership.objects.filter(user=user).select_related("account")
+    accounts = {m.account_id: m.account for m in memberships}
+    keys = (
+        ApiKey.objects.active()
+        .filter(account_id__in=accounts, kind__in=[ApiKey.Kind.INFERENCE, ApiKey.Kind.MANAGEMENT])
+        .order_by("account_id", "name")
+    )
+    by_account: dict[int, list] = {}
+    for key in keys:
+        by_account.setdefault(key.account_id, []).append(key)
+    for account_id, account in sorted(accounts.items(), key=lambda item: item[1].name):
+        choices.append((f"account:{account.slug}", f"{account.name}: its privacy settings"))
+        for key in by_account.get(account_id, []):
+            choices.append((f"key:{key.prefix}", f"{account.name}: key {key.name} ({key.prefix}…)"))
+    return choices
+
+
+def _layers_as(identity: str, user) -> tuple[list, str | None]:
+    """The account (and key) layers to resolve under, with the error if the choice is not one
+    of the user's own."""
+    if not identity:
+        return [], None
+    kind, _, name = identity.partition(":")
+    if kind == "account":
+        account = _own_accounts(user).filter(slug=name).first()
+        return (privacy.saved_account_layers(account), None) if account else ([], _NOT_YOURS)
+    key = ApiKey.objects.active().filter(prefix=name, account__in=_own_accounts(user)).first()
+    return (privacy.layers_for_key(key), None) if key else ([], _NOT_YOURS)
+
+
+_NOT_YOURS = "You can resolve only as your own accounts and their active keys."
+
+
+def _own_accounts(user):
+    return Account.objects.for_user(user)
+
+
+def constraint_value(constraint: str, effective: resolver.EffectivePolicy) -> str:
+    """What a constraint of the effective policy says, in words."""
+    kind, _, item = constraint.partition(":")
+    if constraint == "training_allowed":
+        return "allowed" if effective.training_allowed else "blocked: no provider that may train"
+    if constraint == "retention_days":
+        days = effective.retention_days
+        return "zero retention" if days == 0 else f"at most {days} day{'s' * (days != 1)}"
+    if constraint == "only":
+        return ", ".join(sorted(effective.only or ())) or "no provider"
+    if constraint == "order":
+        return " → ".join(effective.order)
+    if constraint == "classification":
+        return effective.classification
+    if constraint == "stale_as_unknown":
+        return "stale policies count as unknown"
+    if kind == "require":
+        return f"required: {item}"
+    if kind == "exclude":
+        return f"excluded: {item}"
+    return ""
+
+
 def run_playground(request) -> dict:
     catalog = get_catalog()
     context = {
+        "identities": _identities(request.user),
         "models": sorted(catalog.models()),
         "require_choices": FLAG_TAGS,
         "classifications": values(Classification),
@@ -77,17 +144,18 @@ def run_playground(request) -> dict:
     if request.method != "POST":
         return context
     body, errors = _parse(request)
-    context["errors"] = errors
-    if body is not None:
-        context.update(_resolution_context(body))
+    layers, not_yours = _layers_as(request.POST.get("as", ""), request.user)
+    context["errors"] = errors + ([not_yours] if not_yours else [])
+    if body is not None and not not_yours:
+        context.update(_resolution_context(body, layers))
     return context
 
 
-def _resolution_context(body: dict) -> dict:
-    """The request resolved as the API resolves it, without an account's layers."""
+def _resolution_context(body: dict, layers) -> dict:
+    """The request resolved as the API resolves it, under the chosen account's or key's layers."""
     today = timezone.now().date()
     try:
-        answer = resolve_request(None, body, today=today)
+        answer = resolve_request(None, body, today=today, layers=layers)
     except RequestError as exc:
         return {"errors": [str(exc)]}
     except UnknownModel as exc:
@@ -95,7 +163,10 @@ def _resolution_context(body: dict) -> dict:
     resolution = answer.resolution
     return {
         "resolution": resolution,
-        "sources": sorted(resolution.effective.sources.items()),
+        "sources": [
+            (constraint, constraint_value(constraint, resolution.effective), source)
+            for constraint, source in sorted(resolution.effective.sources.items())
+        ],
         "eligible": [(e, policy_badges(e.policy, today)) for e in resolution.eligible],
         "blocking": blocking_constraints(resolution),
         "ignored": answer.request.ignored,

@@ -2,13 +2,16 @@
 
 from django.urls import path
 
-from catalog import views
+from catalog import changelog_views, views
 from catalog.review import views as review_views
 
 site_patterns = [
     path("catalog/", views.catalog_list, name="catalog_list"),
     path("catalog/providers/", views.provider_list, name="provider_list"),
     path("catalog/providers/<slug:slug>/", views.provider_detail, name="provider_detail"),
+    path("catalog/changes/", changelog_views.changelog_page, name="catalog_changelog"),
+    path("catalog/changes.atom", changelog_views.changelog_feed, name="catalog_changelog_feed"),
+    path("catalog/changes.json", changelog_views.changelog_json, name="catalog_changelog_json"),
     path("playground/", views.playground, name="playground"),
     path("review/", review_views.review_queue, name="review_queue"),
     path("review/changes/<int:pk>/", review_views.change_detail, name="change_detail"),

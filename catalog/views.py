@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from catalog.models import PolicyVersion, Provider
 from catalog.playground import run_playground
-from catalog.policy import resolver
+from catalog.policy import resolver, vocabulary
 from catalog.policy.badges import policy_badges
 from catalog.policy.snapshot import get_catalog
 from catalog.policy.vocabulary import FLAG_TAGS, Retention, Training
@@ -32,13 +32,52 @@ SORT_KEYS = {
 }
 
 
+def _required_tags(values: list[str]) -> tuple[list[str], list[str]]:
+    """Every tag of the policy language, repeated or comma-separated as the API takes them:
+    (canonical tags, what was refused and why)."""
+    tags, refused = [], []
+    for value in values:
+        for tag in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                canonical = resolver.parse_tag(tag)
+            except resolver.InvalidTag as exc:
+                refused.append(exc.explained())
+            else:
+                tags.append(canonical)
+    return list(dict.fromkeys(tags)), refused
+
+
 def _filters(request) -> dict:
-    tags = [t for t in request.GET.getlist("require") if t in FLAG_TAGS]
+    # `require` as in the API; the page's menus and free-text field send their own names.
+    given = [value for name in TAG_PARAMS for value in request.GET.getlist(name)]
+    tags, refused = _required_tags(given[:20])
     sort = request.GET.get("sort", "model")
     return {
         "require": tags,
+        "refused": refused,
         "q": request.GET.get("q", "").strip()[:100],
         "sort": sort if sort in SORT_KEYS else "model",
+    }
+
+
+TAG_PARAMS = ("require", "region", "cert", "hq", "tags")
+
+
+def _tag_choices(catalog) -> dict[str, list[tuple[str, str, bool]]]:
+    """(tag, label) of each region, certification and country some endpoint has, for the
+    catalog's filter controls; values no endpoint has would only ever show nothing."""
+    regions, certifications, countries = set(), set(), set()
+    for endpoint in catalog.endpoints_for(resolver.AUTO_MODEL):
+        regions |= endpoint.policy.regions
+        certifications |= endpoint.policy.certifications
+        if endpoint.policy.headquarters:
+            countries.add(endpoint.policy.headquarters)
+    return {
+        "region": [(f"region:{r}", vocabulary.REGIONS.get(r, r)) for r in sorted(regions)],
+        "cert": [
+            (f"cert:{c}", vocabulary.CERTIFICATIONS.get(c, c)) for c in sorted(certifications)
+        ],
+        "hq": [(f"hq:{c}", c) for c in sorted(countries)],
     }
 
 
@@ -58,6 +97,12 @@ def _matching_endpoints(filters, today):
     )
 
 
+def _uncovered(tags, choices) -> str:
+    """The required tags no chip or menu shows, for the free-text field."""
+    shown = {*FLAG_TAGS, *(tag for options in choices.values() for tag, _ in options)}
+    return ", ".join(tag for tag in tags if tag not in shown)
+
+
 @public
 def catalog_list(request):
     today = timezone.now().date()
@@ -66,6 +111,13 @@ def catalog_list(request):
     context = {
         "filters": filters,
         "filter_tags": FLAG_TAGS,
+        "tag_choices": (choices := _tag_choices(get_catalog())),
+        "more_tags": _uncovered(filters["require"], choices),
+        "tag_menus": [
+            ("region", "Region", choices["region"]),
+            ("cert", "Certification", choices["cert"]),
+            ("hq", "Headquarters", choices["hq"]),
+        ],
         "rows": [(e, policy_badges(e.policy, today)) for e in endpoints],
         "total": total,
         "provider_names": dict(Provider.objects.values_list("slug", "name")),

@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from core.middleware import DATABASE_UNAVAILABLE, unavailable
+from core.plain_errors import plain_message
 
 
 class ApiError(Exception):
@@ -95,7 +96,7 @@ def on_invalid_request(request, exc: NinjaValidationError):
     first = exc.errors[0]
     location = first.get("loc", ())
     path = ".".join(str(part) for part in location if part not in ("body", "payload", "query"))
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    message = plain_message(first)
     return error_response(
         request, 400, "invalid_request", f"{path or 'body'}: {message}", field=path
     )

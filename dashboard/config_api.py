@@ -2,19 +2,17 @@
 replaced with a management key. Every change is audited; a guardrail looser than the account
 is refused with 422 naming the field."""
 
-from typing import Annotated
-
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
-from pydantic import ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import ConfigDict, Field, StrictBool
 
+from catalog.catalog_file import Certification
 from catalog.policy.schemas import Classification, Days, ProviderSlug, Tag
 from core.api import ApiError, ErrorResponse
 from dashboard import privacy
 from dashboard.api import MANAGEMENT_KEY
 
 router = Router(tags=["configuration"])
-Certification = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=40)]
 
 
 class GuardrailIn(Schema):

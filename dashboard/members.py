@@ -1,12 +1,12 @@
 """Membership rules: who may invite, promote and remove whom. Every change is audited."""
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import audit
+from dashboard.mail import send_plain
 from dashboard.models import Invitation, Membership, Role
 
 
@@ -15,25 +15,28 @@ class MembershipRuleError(Exception):
 
 
 @transaction.atomic
-def invite(request, membership, email, role) -> Invitation:
+def invite(request, membership, email, role) -> tuple[Invitation, bool]:
+    """Invite `email`, replacing a pending invitation of the same address (its link stops
+    working), so one person never holds two; returns the invitation and whether it replaced."""
+    earlier = membership.account.invitations.pending().filter(email__iexact=email)
+    replaced = bool(earlier.update(revoked_at=timezone.now()))
     invitation, token = Invitation.issue(membership.account, email, role, request.user)
     audit.record(
         "member.invited",
         account=membership.account,
         request=request,
         target=invitation.email,
-        after={"email": invitation.email, "role": role},
+        after={"email": invitation.email, "role": role, "replaces_earlier": replaced},
     )
     # Last, inside the transaction: a mail that cannot be sent leaves no invitation behind.
     link = settings.SITE_URL + reverse("accept_invitation", args=[token])
-    send_mail(
+    send_plain(
         f"You are invited to {membership.account} on AnyAPI",
         f"{request.user.email} invited you to the account {membership.account} as {role}.\n\n"
-        f"Accept within 7 days: {link}\n",
-        None,
+        f"Accept within 7 days:\n{link}\n",
         [invitation.email],
     )
-    return invitation
+    return invitation, replaced
 
 
 @transaction.atomic

@@ -10,7 +10,6 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.utils import timezone
 from catalog.models import Endpoint, PolicyVersion, Provider
 from catalog.policy.compile import compile_catalog_at
 from dashboard import audit, settings_review
+from dashboard.mail import send_plain
 from dashboard.models import Account, EmailMute, Notification
 from dashboard.policy import eligibility_change, every_account_layers
 
@@ -56,7 +56,7 @@ def _send_emails(title, body, url, recipients) -> None:
     preferences = settings.SITE_URL + reverse("notification_list")
     message = f"{body}{link}\n\nChoose which emails you get: {preferences}\n"
     for email in recipients:
-        send_mail(title, message, None, [email])
+        send_plain(title, message, [email])
 
 
 def _claim(name: str) -> bool:
@@ -90,12 +90,13 @@ def _tell_catalog_change(account, version, gained, lost) -> None:
         lines += [f"Now allowed ({_endpoints(gained)}):", *_by_provider(gained)]
     if lost:
         lines += [f"No longer allowed ({_endpoints(lost)}):", *_by_provider(lost)]
+    lines.append("What changed, and the providers' own words for it, is in the catalog changelog.")
     notify(
         account,
         Kind.CATALOG_CHANGE,
         f"Catalog change: {' and '.join(counts)}",
         "\n".join(lines),
-        reverse("account_overview", args=[account.slug]),
+        _changelog_url(gained | lost),
     )
     settings_review.flag(account, _change_reason(version, gained, lost))
 
@@ -108,6 +109,13 @@ def _change_reason(version, gained, lost) -> str:
         if ids
     ]
     return f"Catalog version {version} changed what your settings allow: {'. '.join(parts)}"
+
+
+def _changelog_url(ids) -> str:
+    """The changelog, filtered to the provider when one provider's endpoints changed."""
+    providers = {endpoint_id.rpartition("@")[2] for endpoint_id in ids}
+    url = reverse("catalog_changelog")
+    return f"{url}?provider={providers.pop()}" if len(providers) == 1 else url
 
 
 def _endpoints(ids) -> str:

@@ -43,14 +43,15 @@ class Answer:
     published: Published
 
 
-def resolve_request(key, body, *, today: date) -> Answer:
+def resolve_request(key, body, *, today: date, layers: Layers | None = None) -> Answer:
     """Resolve a whole chat request (JSON bytes, or already-decoded JSON) under the key's layers,
     for the first of its models with an eligible endpoint. Raises request_mapping.RequestError
-    naming a malformed field, UnknownModel when the catalog knows none of its models."""
+    naming a malformed field, UnknownModel when the catalog knows none of its models. `layers`
+    stand in for the key's (the playground resolves as an account)."""
     catalog, published = get_both()
     parse = request_mapping.decode if isinstance(body, bytes) else request_mapping.convert
     mapped = request_mapping.map_request(parse(body), catalog.models(), published.provider_named)
-    layers = privacy.layers_for_key(key)
+    layers = privacy.layers_for_key(key) if layers is None else layers
     return Answer(mapped, request_mapping.resolve_first(catalog, layers, mapped, today), published)
 
 

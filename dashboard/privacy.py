@@ -17,7 +17,7 @@ from catalog.policy.vocabulary import Classification
 from core.hotcache import forget, two_level
 from dashboard import audit, settings_review
 from dashboard.audit import changed_fields
-from dashboard.models import KeyGuardrail, PrivacyDefaults, ProviderException
+from dashboard.models import AuditEvent, KeyGuardrail, PrivacyDefaults, ProviderException
 
 # A new account may not send data to providers that train on it or keep it past 30 days: the
 # `internal` class of the seed. With the shipped catalog that still leaves most models.
@@ -131,6 +131,13 @@ def excepted_providers(account, key=None) -> list[str]:
     return list(exceptions.values_list("provider", flat=True))
 
 
+def saved_account_layers(account) -> Layers:
+    """The account layer as stored, without creating defaults (read-only pages): two queries."""
+    entry = _account_entry(account.pk)
+    excepted = [provider for key_id, provider in entry["exceptions"] if key_id is None]
+    return layers(entry["vocabulary"], excepted=excepted)
+
+
 def forget_account(account_id) -> None:
     forget(_account_cache_key(account_id))
 
@@ -227,3 +234,28 @@ def save_guardrail(key, vocabulary: dict, **who) -> KeyGuardrail:
             **who,
         )
     return guardrail
+
+
+# --- What changed when, for pages that show past traffic -----------------------------------------
+
+SETTINGS_ACTIONS = {
+    "privacy.defaults_changed": "privacy settings",
+    "privacy.guardrail_changed": "guardrail of key {target}",
+    "exception.created": "exception added",
+    "exception.revoked": "exception revoked",
+    "exception.expired": "exception expired",
+}
+
+
+def settings_changes(account, start, end) -> list[tuple]:
+    """(when, what) of each change to the account's routing settings in [start, end), oldest
+    first (one query): traffic before a change was served under the settings then in force."""
+    events = (
+        AuditEvent.objects.for_account(account)
+        .filter(action__in=SETTINGS_ACTIONS, created__gte=start, created__lt=end)
+        .order_by("created")
+        .values_list("created", "action", "target")
+    )
+    return [
+        (when, SETTINGS_ACTIONS[action].format(target=target)) for when, action, target in events
+    ]

@@ -9,6 +9,7 @@ from django import forms
 from pydantic import ValidationError
 
 from catalog.policy.vocabulary import CLASSIFICATION_TEXT, FLAG_TAGS, TAG_TEXT
+from core.plain_errors import plain_message
 from dashboard.config_api import AccountPrivacyIn, GuardrailIn
 from dashboard.models import Classification
 
@@ -115,9 +116,7 @@ class GuardrailForm(forms.Form):
         except ValidationError as exc:
             for error in exc.errors():
                 field = error["loc"][0] if error["loc"] else None
-                message = error["msg"].removeprefix("Value error, ")
-                message = message[:1].upper() + message[1:]
-                self.add_error(ERROR_FIELDS.get(field, field), message)
+                self.add_error(ERROR_FIELDS.get(field, field), plain_message(error) + ".")
         return cleaned
 
     def submitted(self, cleaned: dict) -> dict:

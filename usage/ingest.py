@@ -14,6 +14,8 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from django.db import connection, models, transaction
+from django.db.models import Case, Value, When
+from django.db.models.functions import Coalesce, Greatest
 
 from catalog.policy.snapshot import get_catalog
 from dashboard.models import Account, ApiKey
@@ -134,7 +136,24 @@ def ingest(events: Sequence[Event]) -> IngestResult:
     partitions.ensure({row.day for row in rows})
     with transaction.atomic():
         accepted = write_rows(rows)
+        mark_keys_used(rows)
     return IngestResult(accepted, len(events) - accepted)
+
+
+def mark_keys_used(rows: Sequence[tuple]) -> None:
+    """Move each key's last use up to its latest event, in one statement: a key the gateway
+    reports traffic for was used, even if it never called this console's API itself."""
+    latest: dict[int, datetime] = {}
+    for row in rows:
+        key_id, timestamp = row[3], row[0]
+        if key_id is not None and (key_id not in latest or timestamp > latest[key_id]):
+            latest[key_id] = timestamp
+    if not latest:
+        return
+    reported = Case(*(When(pk=pk, then=Value(moment)) for pk, moment in latest.items()))
+    ApiKey.objects.filter(pk__in=latest).update(
+        last_used_at=Greatest(Coalesce("last_used_at", reported), reported)
+    )
 
 
 def _first_of_each_event(events: Sequence[Event]) -> list[Event]:

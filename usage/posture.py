@@ -125,6 +125,7 @@ class Posture:
     no_training: Share
     unknown: Share
     changed: list[ChangedPolicy] = field(default_factory=list)
+    routes: list[RouteUsage] = field(default_factory=list)  # busiest first
 
 
 def privacy_posture(account, period: Period, catalog: resolver.Catalog) -> Posture:
@@ -149,7 +150,7 @@ def privacy_posture(account, period: Period, catalog: resolver.Catalog) -> Postu
         if endpoint is None or unknown_terms:
             unknown = unknown.add(route)
     listed = [route for route in routes if route.endpoint_id in endpoints]
-    return Posture(total, zero, no_training, unknown, changed_policies(listed, period))
+    return Posture(total, zero, no_training, unknown, changed_policies(listed, period), routes)
 
 
 def changed_policies(routes: list[RouteUsage], period: Period) -> list[ChangedPolicy]:

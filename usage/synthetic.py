@@ -188,11 +188,11 @@ class Traffic:
         return {model: 1 / rank for rank, model in enumerate(models, 1)}
 
     def _senders(self, account, keys, routes, allowed: Allowed) -> Iterator[_Sender]:
-        # Each account favours 5 to 12 models, mostly the popular ones, and reaches each through
-        # every provider of the model its key may use, some more than others.
+        # Each key favours 5 to 12 of the models it may use, mostly the popular ones (a customer
+        # picks among what its settings reach), and reaches each through every provider of the
+        # model it may use, some more than others.
         taste = {m: p * self.rng.lognormvariate(0, 0.7) for m, p in self.popularity.items()}
-        favourites = sorted(taste, key=taste.__getitem__, reverse=True)
-        chosen = set(favourites[: self.rng.randint(5, 12)])
+        favourites = self.rng.randint(5, 12)
         for key in keys:
             permitted = allowed(account.pk, key)
             usable = [
@@ -200,8 +200,9 @@ class Traffic:
                 for i, route in enumerate(routes)
                 if permitted is None or (route.model, route.provider) in permitted
             ]
-            # Favourites first; a key whose settings rule all of them out uses what it may.
-            indexes = [i for i in usable if routes[i].model in chosen] or usable
+            models = sorted({routes[i].model for i in usable}, key=taste.__getitem__, reverse=True)
+            chosen = set(models[:favourites])
+            indexes = [i for i in usable if routes[i].model in chosen]
             if indexes:
                 yield _Sender(
                     account.slug,

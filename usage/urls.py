@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from usage.views import activity, data, rankings, routes
+from usage.views import activity, data, rankings, requests, routes
 
 account_patterns = [
     path("activity/", activity.activity_dashboard, name="activity"),
     path("activity/cards/<slug:card>/", activity.activity_card, name="activity_card"),
     path("activity.csv", activity.activity_export, name="activity_export"),
+    path("requests/", requests.request_log_page, name="request_log"),
     path("usage/", data.usage_data, name="usage_data"),
     path("usage/export.zip", data.usage_export, name="usage_export"),
     path("usage/delete/", data.usage_delete, name="usage_delete"),

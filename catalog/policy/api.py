@@ -46,9 +46,9 @@ def _require_tags(values: list[str]) -> frozenset[str]:
         for tag in filter(None, value.split(",")):
             try:
                 tags.add(resolver.parse_tag(tag.strip()))
-            except resolver.InvalidTag:
+            except resolver.InvalidTag as exc:
                 raise ApiError(
-                    400, "invalid_request", f"require: unknown tag {tag!r}", field="require"
+                    400, "invalid_request", f"require: {exc.explained()}", field="require"
                 ) from None
     return frozenset(tags)
 

@@ -18,7 +18,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from catalog.policy import resolver
-from catalog.policy.vocabulary import TAG_SYNTAX, Classification, values
+from catalog.policy.vocabulary import Classification, values
 
 OPENROUTER_AUTO = "openrouter/auto"
 # Variants that only change which endpoint is tried first (fastest, cheapest, best tool calls).
@@ -285,8 +285,8 @@ def _required_tags(require: list[str] | None, theirs: OpenRouterProvider) -> fro
 def _tag(tag: str, field: str) -> str:
     try:
         return resolver.parse_tag(tag)
-    except resolver.InvalidTag:
-        raise RequestError(field, f"unknown tag {tag!r}; tags are {TAG_SYNTAX}") from None
+    except resolver.InvalidTag as exc:
+        raise RequestError(field, exc.explained()) from None
 
 
 def _intersection(allowlists: Iterable[frozenset[str] | None]) -> frozenset[str] | None:

@@ -9,7 +9,6 @@ of which a real catalog has far fewer than endpoints.
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -18,6 +17,7 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
+from catalog.policy import vocabulary
 from catalog.policy.vocabulary import (
     FLAG_TAGS,
     TAG_PREFIXES,
@@ -42,8 +42,11 @@ _FLAG_REASON_CODES = {tag: TAG_REASONS[tag] for tag in FLAG_TAGS}
 _PREFIX_REASON_CODES = {prefix: TAG_REASONS[prefix] for prefix in TAG_PREFIXES}
 # The order missing tags are reported in; a stale policy is reported last, on its own.
 _TAG_ORDER = (*(tag for tag in FLAG_TAGS if tag != Tag.VERIFIED), *TAG_PREFIXES)
-_IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+_TAG_VALUES = {
+    "hq": vocabulary.country,
+    "region": vocabulary.region,
+    "cert": vocabulary.certification,
+}
 
 
 class UnknownModel(LookupError):
@@ -53,9 +56,14 @@ class UnknownModel(LookupError):
 
 
 class InvalidTag(ValueError):
-    def __init__(self, tag: object):
-        super().__init__(f"invalid tag: {tag!r}")
+    def __init__(self, tag: object, reason: str = ""):
+        super().__init__(f"invalid tag: {tag!r}" + (f" ({reason})" if reason else ""))
         self.tag = tag
+        self.reason = reason  # what is wrong with the value, when the prefix is right
+
+    def explained(self) -> str:
+        """What is wrong, in words a caller can act on."""
+        return self.reason or f"unknown tag {self.tag!r}; tags are {vocabulary.TAG_SYNTAX}"
 
 
 # --- Tags ---------------------------------------------------------------------------------------
@@ -69,11 +77,13 @@ def parse_tag(tag: str) -> str:
     prefix = prefix.lower()
     if not colon and prefix in _FLAG_REASON_CODES:
         return prefix
-    if colon and prefix == "hq" and _COUNTRY_CODE.fullmatch(value.upper()):
-        return f"hq:{value.upper()}"
-    if colon and prefix in ("cert", "region") and _IDENTIFIER.fullmatch(value.lower()):
-        return f"{prefix}:{value.lower()}"
-    raise InvalidTag(tag)
+    check = _TAG_VALUES.get(prefix) if colon else None
+    if check is None:
+        raise InvalidTag(tag)
+    try:
+        return f"{prefix}:{check(value)}"
+    except vocabulary.UnknownValue as exc:
+        raise InvalidTag(tag, str(exc)) from None
 
 
 def _reason_code(tag: str) -> str:

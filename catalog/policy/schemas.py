@@ -8,14 +8,14 @@ from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from catalog.policy import resolver, vocabulary
-from catalog.policy.vocabulary import TAG_SYNTAX, values
+from catalog.policy.vocabulary import values
 
 
 def _tag(value: str) -> str:
     try:
         return resolver.parse_tag(value)
-    except resolver.InvalidTag:
-        raise ValueError(f"unknown tag {value!r}; tags are {TAG_SYNTAX}") from None
+    except resolver.InvalidTag as exc:
+        raise ValueError(exc.explained()) from None
 
 
 Tag = Annotated[str, AfterValidator(_tag)]

@@ -159,3 +159,105 @@ CHOICE_FIELDS = {
     "safety_retention": Safety,
     "publishes_prompts": Publishing,
 }
+
+
+# --- Where data goes: regions, countries, certifications --------------------------------------
+# One vocabulary for forms, the API, the catalog file and review (issue 14): a value outside
+# these is refused with what is accepted, never stored or silently matched against nothing.
+
+# Region codes of PRODUCT.md §1 (`us`, `eu`, `uk`, `apac`, …): where inference and storage happen.
+REGIONS = {
+    "us": "United States",
+    "ca": "Canada",
+    "latam": "Latin America",
+    "br": "Brazil",
+    "eu": "European Union",
+    "uk": "United Kingdom",
+    "ch": "Switzerland",
+    "me": "Middle East",
+    "af": "Africa",
+    "apac": "Asia-Pacific",
+    "in": "India",
+    "cn": "China",
+    "jp": "Japan",
+    "kr": "South Korea",
+    "sg": "Singapore",
+    "au": "Australia",
+}
+
+# ISO 3166-1 alpha-2, every officially assigned code (headquarters, `hq:` tags).
+# fmt: off
+COUNTRIES = frozenset((
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+))
+# fmt: on
+
+# Certification ids of PRODUCT.md §1 (`soc2`, `iso27001`, …) and the other attestations
+# providers' trust centres name.
+CERTIFICATIONS = {
+    "soc1": "SOC 1",
+    "soc2": "SOC 2",
+    "soc3": "SOC 3",
+    "iso9001": "ISO 9001",
+    "iso27001": "ISO/IEC 27001",
+    "iso27017": "ISO/IEC 27017",
+    "iso27018": "ISO/IEC 27018",
+    "iso27701": "ISO/IEC 27701",
+    "iso42001": "ISO/IEC 42001",
+    "hipaa": "HIPAA (BAA available)",
+    "hitrust": "HITRUST",
+    "gdpr-dpa": "GDPR data processing agreement",
+    "pci-dss": "PCI DSS",
+    "fedramp-moderate": "FedRAMP Moderate",
+    "fedramp-high": "FedRAMP High",
+    "csa-star": "CSA STAR",
+    "c5": "BSI C5",
+    "tisax": "TISAX",
+    "irap": "IRAP",
+    "ismap": "ISMAP",
+    "cyber-essentials": "Cyber Essentials",
+}
+
+
+class UnknownValue(ValueError):
+    """A region, country or certification outside the vocabulary; says what is accepted."""
+
+
+def region(code: str) -> str:
+    value = code.strip().lower()
+    if value not in REGIONS:
+        raise UnknownValue(f"{code!r} is not a region code; use one of {', '.join(REGIONS)}")
+    return value
+
+
+def country(code: str) -> str:
+    value = code.strip().upper()
+    if value not in COUNTRIES:
+        raise UnknownValue(
+            f"{code!r} is not an ISO 3166 country code (two letters, such as US, DE, FR)"
+        )
+    return value
+
+
+def certification(cert_id: str) -> str:
+    value = cert_id.strip().lower()
+    if value not in CERTIFICATIONS:
+        raise UnknownValue(
+            f"{cert_id!r} is not a certification id; use one of {', '.join(CERTIFICATIONS)}"
+        )
+    return value

@@ -16,6 +16,7 @@ LIST_HELP = {
     "certifications": "Comma-separated ids: soc2, iso27001, hipaa, gdpr-dpa, …",
     "regions": "Comma-separated codes: us, eu, uk, apac, …",
 }
+LIST_VOCABULARY = {"certifications": vocabulary.certification, "regions": vocabulary.region}
 # A proposal restarts the review clock: without a new date a stale policy would stay stale.
 REVIEW_PERIOD = timedelta(days=365)
 COMMENT_REQUIRED = {"required": "A comment is required."}
@@ -189,9 +190,15 @@ class PolicyFieldsForm(forms.Form):
             self.add_error(f"{prefix}{field}", f"evidence.{path}: {message}")
 
     def _list_value(self, name, text):
-        """An emptied list stays "none" if the base listed something, "not stated" if not."""
-        values = _split(text)
-        if values:
+        """An emptied list stays "none" if the base listed something, "not stated" if not.
+        Each value must be in the vocabulary: what a reviewer types reaches public pages."""
+        values = []
+        for value in _split(text):
+            try:
+                values.append(LIST_VOCABULARY[name](value))
+            except vocabulary.UnknownValue as exc:
+                self.add_error(name, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+        if values or self.errors.get(name):
             return values
         return None if getattr(self.base, name, None) is None else []
 

@@ -3,6 +3,8 @@ import json
 from django import template
 from django.utils.safestring import mark_safe
 
+from dashboard import audit_words
+
 register = template.Library()
 
 
@@ -17,6 +19,7 @@ NAV_SECTIONS = {
     "provider_list": "catalog_list",
     "provider_detail": "catalog_list",
     "playground": "catalog_list",
+    "catalog_changelog": "catalog_list",
     "change_detail": "review_queue",
     "manual_change": "review_queue",
     "source_list": "review_queue",
@@ -34,3 +37,13 @@ def current(context, entry: str) -> str:
     match = getattr(context.get("request"), "resolver_match", None)
     name = match.url_name if match else None
     return mark_safe('aria-current="page"') if NAV_SECTIONS.get(name, name) == entry else ""
+
+
+@register.filter
+def audit_sentence(event) -> str:
+    return audit_words.sentence(event.action, event.target)
+
+
+@register.filter
+def audit_changes(event) -> list:
+    return audit_words.change_rows(event.before, event.after)

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core.access import account_member, accounts_of, public, signed_in
+from core.access import account_member, accounts_of, is_privacy_team, public, signed_in
 from dashboard import audit, members
 from dashboard.forms import AccountForm, InviteForm, RoleForm, SignUpForm, new_user
 from dashboard.models import Account, AuditEvent, Invitation, Membership, Role, unique_account_slug
@@ -18,7 +18,8 @@ def home(request):
         accounts_of(request.user).filter(slug=slug).first() or accounts_of(request.user).first()
     )
     if account is None:
-        return redirect("account_list")
+        # The privacy team works on the catalog; most of them belong to no customer account.
+        return redirect("review_queue" if is_privacy_team(request.user) else "account_list")
     return redirect("activity", account_slug=account.slug)
 
 
@@ -66,8 +67,9 @@ def account_overview(request):
 def member_list(request):
     form = InviteForm(request.POST or None, membership=request.membership)
     if request.method == "POST" and form.is_valid():
-        members.invite(request, request.membership, **form.cleaned_data)
-        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        invitation, replaced = members.invite(request, request.membership, **form.cleaned_data)
+        again = " again; the earlier link no longer works" if replaced else ""
+        messages.success(request, f"Invitation sent to {invitation.email}{again}.")
         return redirect("member_list", account_slug=request.account.slug)
     context = {
         "form": form,
@@ -143,9 +145,14 @@ def accept_invitation(request, token):
         return render(request, "dashboard/invitation_signin.html", {"invitation": invitation})
     if request.method == "POST":
         members.accept(request, invitation, user)
-        messages.success(request, f"Welcome to {invitation.account}.")
+        messages.success(request, _welcome(invitation.account))
         return redirect("account_overview", account_slug=invitation.account.slug)
     return render(request, "dashboard/invitation_accept.html", {"invitation": invitation})
+
+
+def _welcome(account) -> str:
+    name = str(account)
+    return f"Welcome to {name}" if name.endswith((".", "!", "?")) else f"Welcome to {name}."
 
 
 def _sign_up_and_accept(request, invitation):
@@ -155,7 +162,7 @@ def _sign_up_and_accept(request, invitation):
             user = form.save()
             members.accept(request, invitation, user)
         auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome to {invitation.account}.")
+        messages.success(request, _welcome(invitation.account))
         return redirect("account_overview", account_slug=invitation.account.slug)
     return render(
         request, "dashboard/invitation_signup.html", {"invitation": invitation, "form": form}

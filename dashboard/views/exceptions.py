@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Provider
 from core.access import account_owner
+from dashboard import privacy
 from dashboard.exceptions import MAX_DURATION, create_exception, revoke_exception
 
 PAST_SHOWN = 50
@@ -33,7 +34,22 @@ class ExceptionForm(forms.Form):
 
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
+        self.account = account
         self.fields["key"].queryset = account.api_keys.active()
+
+    def clean(self):
+        data = super().clean()
+        provider, key = data.get("provider"), data.get("key")
+        if provider and not _provider_lists_leave_out(self.account, key, provider.slug):
+            scope = f"key {key.name}'s guardrail" if key else "the account's settings"
+            self.add_error(
+                "provider",
+                f"Nothing excludes {provider.slug}: {scope} and the account's provider lists "
+                "already allow it, so an exception would change nothing. An exception only "
+                "re-admits a provider that an excluded or allowed-providers list leaves out; "
+                "privacy constraints such as training or retention still apply.",
+            )
+        return data
 
     def clean_until(self):
         until, now = self.cleaned_data["until"], timezone.now()
@@ -43,6 +59,24 @@ class ExceptionForm(forms.Form):
             latest = now + MAX_DURATION
             raise forms.ValidationError(f"At most 90 days ahead: {latest:%Y-%m-%d %H:%M} UTC.")
         return until
+
+
+def _leaves_out(vocabulary: dict | None, provider: str) -> bool:
+    if not vocabulary:
+        return False
+    only = vocabulary.get("only")
+    return provider in (vocabulary.get("exclude") or ()) or (
+        only is not None and provider not in only
+    )
+
+
+def _provider_lists_leave_out(account, key, provider: str) -> bool:
+    """Whether the account's (or the key's) provider lists exclude `provider`: the only thing an
+    exception changes."""
+    layers = [privacy.defaults_for(account).as_vocabulary()]
+    if key is not None and (guardrail := privacy.guardrail_for(key)) is not None:
+        layers.append(guardrail.as_vocabulary())
+    return any(_leaves_out(vocabulary, provider) for vocabulary in layers)
 
 
 def _get_exception_for_user(request, pk):

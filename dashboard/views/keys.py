@@ -1,10 +1,10 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from core.access import account_member
 from dashboard.apikeys import create_key, revoke_key
 from dashboard.forms import ApiKeyForm
+from usage.recent import RECENT_DAYS, requests_by_model
 
 
 def _get_key_for_user(request, prefix):
@@ -23,10 +23,14 @@ def key_list(request):
     return render(request, template, context)
 
 
-@require_POST
 @account_member(manage=True)
 def key_revoke(request, prefix):
-    key = _get_key_for_user(request, prefix)
+    """Asks first, saying what stops working; revokes only a POST that confirms."""
+    key = get_object_or_404(request.account.api_keys.active(), prefix=prefix)
+    if request.method != "POST" or not request.POST.get("confirmed"):
+        recent = sum(requests_by_model(request.account, api_key=key).values())
+        context = {"key": key, "recent": recent, "days": RECENT_DAYS}
+        return render(request, "dashboard/key_revoke.html", context)
     revoke_key(key, request=request)
     messages.success(request, f"Key {key.name} ({key.prefix}…) revoked. It stops working now.")
     return redirect("key_list", account_slug=request.account.slug)

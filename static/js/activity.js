@@ -48,7 +48,12 @@
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          x: { stacked: spec.stacked, grid: { display: false }, ticks: { maxTicksLimit: 8, maxRotation: 0, autoSkip: true } },
+          x: {
+            stacked: spec.stacked,
+            grid: { display: false },
+            // Labels such as "Nov 30 14:00" need about 90 px each: on a phone fewer of them fit.
+            ticks: { maxTicksLimit: spec.ticks || 8, maxRotation: 0, autoSkip: true, autoSkipPadding: 16 },
+          },
           y: { stacked: spec.stacked, beginAtZero: true, ticks: { maxTicksLimit: 5, callback: format } },
         },
         plugins: {
@@ -68,7 +73,9 @@
     root.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
       const source = document.getElementById(canvas.dataset.chart);
       if (!source || window.Chart.getChart(canvas)) return;
-      new window.Chart(canvas, config(JSON.parse(source.textContent)));
+      const spec = JSON.parse(source.textContent);
+      spec.ticks = Math.max(2, Math.min(8, Math.floor((canvas.parentElement.clientWidth || 640) / 90)));
+      new window.Chart(canvas, config(spec));
     });
   }
 

@@ -667,3 +667,107 @@ def test_the_playground_costs_the_same_queries_however_big_the_catalog_is(
         response = _resolve(signed_in, data)
 
     assert _text(response, "//*[@id='result']/h2")[0].startswith("22 eligible")
+
+
+# --- Every tag of the policy language filters the catalog page, as in the API ------------------
+
+
+@pytest.mark.parametrize(
+    ("require", "endpoints"),
+    [
+        ("region:eu", {"acme/chat@safe-ai"}),
+        ("cert:iso27001", {"acme/chat@safe-ai"}),
+        (
+            "hq:us",
+            {"acme/chat@month-ai", "acme/chat@free-ai", "acme/tiny@free-ai", "acme/tiny@month-ai"},
+        ),
+        ("no-training,region:us", {"acme/chat@month-ai", "acme/tiny@month-ai"}),
+    ],
+)
+def test_the_catalog_page_filters_by_region_certification_and_headquarters(
+    client, small_catalog, require, endpoints
+):
+    response = client.get("/catalog/", {"require": require})
+    names = {"Safe AI": "safe-ai", "Month AI": "month-ai", "Free AI": "free-ai"}
+    found = {f"{model}@{names[provider]}" for model, provider in _catalog_rows(response)}
+    api = client.get("/api/v1/catalog/endpoints", {"require": require}).json()["endpoints"]
+    assert found == endpoints == {e["endpoint"] for e in api}
+
+
+def test_the_catalog_page_offers_a_menu_for_each_kind_of_tag(client, small_catalog):
+    response = client.get("/catalog/", {"require": "region:eu"})
+    page = lxml.html.fromstring(response.content.decode())
+    regions = page.xpath("//select[@data-testid='filter-region']/option/@value")
+    assert regions == ["", "region:eu", "region:us"]
+    assert page.xpath("//select[@data-testid='filter-region']/option[@selected]/@value") == [
+        "region:eu"
+    ]
+    assert "cert:soc2" in page.xpath("//select[@data-testid='filter-cert']/option/@value")
+    assert page.xpath("//select[@data-testid='filter-hq']/option/@value") == ["", "hq:DE", "hq:US"]
+
+
+def test_a_tag_outside_the_vocabulary_is_named_and_left_out(client, small_catalog):
+    response = client.get("/catalog/", {"require": "region:mars"})
+    assert _text(response, "//*[@data-testid='refused-tags']/p") == [
+        "'mars' is not a region code; use one of "
+        "us, ca, latam, br, eu, uk, ch, me, af, apac, in, cn, jp, kr, sg, au. "
+        "It was left out of the filter."
+    ]
+    assert _text(response, COUNT) == ["5 of 5 endpoints"]
+
+
+def _constraints(response) -> list[list[str]]:
+    return [
+        [_words(td) for td in row.xpath("td")]
+        for row in _find(response, "//tr[@data-testid='constraint-row']")
+    ]
+
+
+def test_the_playground_shows_each_constraint_with_its_value(client_for, personas, small_catalog):
+    client = client_for(personas.owner)
+    response = client.post(
+        "/playground/",
+        {"model": "acme/chat", "retention_days": "7", "block_training": "1", "exclude": "free-ai"},
+        headers=HTMX,
+    )
+    rows = _constraints(response)
+    assert ["retention_days", "at most 7 days", "request"] in rows
+    assert ["training_allowed", "blocked: no provider that may train", "request"] in rows
+    assert ["exclude:free-ai", "excluded: free-ai", "request"] in rows
+
+
+def test_the_playground_resolves_as_an_account_and_as_a_key(client_for, personas, small_catalog):
+    from dashboard import privacy
+    from dashboard.models import ApiKey
+
+    privacy.save_defaults(personas.account, {"classification": "internal"})
+    key, _ = ApiKey.issue(name="Strict", account=personas.account)
+    privacy.save_guardrail(key, {"classification": "confidential"})
+    client = client_for(personas.owner)
+
+    as_account = client.post(
+        "/playground/", {"model": "acme/chat", "as": "account:acme"}, headers=HTMX
+    )
+    as_key = client.post(
+        "/playground/", {"model": "acme/chat", "as": f"key:{key.prefix}"}, headers=HTMX
+    )
+
+    assert ["classification", "internal", "account"] in _constraints(as_account)
+    assert _text(as_account, "//h2")[0].startswith("2 eligible")
+    assert ["classification", "confidential", "key"] in _constraints(as_key)
+    assert _text(as_key, "//h2")[0].startswith("1 eligible")
+
+
+def test_the_playground_never_resolves_as_another_accounts_key(client_for, personas, small_catalog):
+    from dashboard.models import ApiKey
+
+    theirs, _ = ApiKey.issue(name="Theirs", account=personas.other_account)
+    client = client_for(personas.owner)
+
+    response = client.post(
+        "/playground/", {"model": "acme/chat", "as": f"key:{theirs.prefix}"}, headers=HTMX
+    )
+    page = client.get("/playground/").content.decode()
+
+    assert "You can resolve only as your own accounts" in response.content.decode()
+    assert theirs.prefix not in page and "account:globex" not in page

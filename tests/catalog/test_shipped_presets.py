@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from catalog.policy import resolver, snapshot
 from catalog.policy.vocabulary import Classification, values
-from dashboard.management.commands.seed_demo import DEMO_REGULATED_CERTIFICATIONS
+from dashboard.demo import DEMO_REGULATED_CERTIFICATIONS
 
 
 @pytest.fixture

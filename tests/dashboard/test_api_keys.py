@@ -88,10 +88,27 @@ def test_an_htmx_key_creation_returns_only_the_panel(client_for, personas):
 def test_owner_revokes_a_key_and_it_stops_working(client_for, personas):
     key, secret = ApiKey.issue(name="gateway", account=personas.account)
     assert ApiKey.authenticate(secret) == key  # now in the cache
-    client_for(personas.owner).post(f"/a/acme/keys/{key.prefix}/revoke/")
+    client_for(personas.owner).post(f"/a/acme/keys/{key.prefix}/revoke/", {"confirmed": "1"})
     assert ApiKey.authenticate(secret) is None
     event = AuditEvent.objects.get(action="apikey.revoked")
     assert event.target == key.prefix and event.after == {"active": False}
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_revoking_asks_first_saying_what_stops_working(client_for, personas, method):
+    key, secret = ApiKey.issue(name="gateway", account=personas.account)
+
+    response = getattr(client_for(personas.owner), method)(f"/a/acme/keys/{key.prefix}/revoke/")
+
+    assert response.status_code == 200
+    assert "Every request with this key is refused (401) from now on" in response.content.decode()
+    assert ApiKey.authenticate(secret) == key
+
+
+def test_a_long_key_name_is_allowed_to_wrap_in_the_key_table(client_for, personas):
+    ApiKey.issue(name="x" * 100, account=personas.account)
+    page = client_for(personas.owner).get("/a/acme/keys/").content.decode()
+    assert '<td data-label="Name" class="key-name">' + "x" * 100 in page
 
 
 def test_createapikey_prints_the_secret_alone_on_the_last_line(personas, capsys):

@@ -82,3 +82,46 @@ def test_the_audit_page_makes_a_fixed_number_of_queries(
     # unread notifications for the bell
     with django_assert_num_queries(8):
         client.get("/a/acme/audit/")
+
+
+def test_the_audit_log_says_what_happened_in_words_with_a_before_after_table(client_for, personas):
+    import lxml.html
+
+    from dashboard import privacy
+
+    privacy.save_defaults(personas.account, {"classification": "public"})
+    privacy.save_defaults(
+        personas.account,
+        {
+            "classification": "confidential",
+            "require": ["no-safety-retention"],
+            "training_allowed": False,
+        },
+    )
+
+    page = lxml.html.fromstring(client_for(personas.owner).get("/a/acme/audit/").content.decode())
+    newest = page.xpath(
+        "//table[contains(@class,'audit')]/tbody/tr[.//code='privacy.defaults_changed']"
+    )[0]
+    what = " ".join(newest.xpath("td[@data-label='What']")[0].text_content().split())
+    rows = [
+        [" ".join(td.text_content().split()) for td in tr.xpath("td")]
+        for tr in newest.xpath(".//table[@data-testid='audit-change']/tbody/tr")
+    ]
+    assert what.startswith("Changed the privacy settings")
+    assert ["Data class", "public", "confidential"] in rows
+    assert ["Providers that may train", "not set", "blocked"] in rows
+    assert ["Required of every endpoint", "none", "no-safety-retention"] in rows
+    assert "{" not in newest.text_content()  # no raw JSON
+
+
+def test_raw_values_read_as_words():
+    from dashboard.audit_words import change_rows, words
+
+    assert words("flagged_only") == "flagged only"
+    assert words("2026-12-01T10:42:58.849128+00:00") == "2026-12-01 10:42 UTC"
+    assert words(["us", "eu"]) == "us, eu" and words([]) == "none" and words(None) == "not set"
+    rows = change_rows({"retention_days": None}, {"retention_days": 0})
+    assert [(r.field, r.before, r.after) for r in rows] == [
+        ("Most days a provider may keep data", "no limit", "0 (zero retention)")
+    ]

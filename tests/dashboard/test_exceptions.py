@@ -69,7 +69,34 @@ def _eligible(key, model="acme/chat") -> list[str]:
 # --- The page: owners only ---------------------------------------------------------------------
 
 
-def test_an_owner_allows_a_provider_until_a_date_with_a_reason(client_for, personas, catalog):
+def test_an_exception_for_a_provider_nothing_excludes_is_refused_as_changing_nothing(
+    client_for, personas, catalog
+):
+    response = client_for(personas.owner).post("/a/acme/exceptions/", _form())
+
+    assert response.status_code == 200
+    assert "Nothing excludes free-ai" in response.content.decode()
+    assert "would change nothing" in response.content.decode()
+    assert not ProviderException.objects.exists()
+
+
+def test_an_exception_for_a_provider_a_keys_only_list_leaves_out_is_accepted(
+    client_for, personas, catalog, key
+):
+    from dashboard import privacy
+
+    privacy.save_guardrail(key, {"only": ["safe-ai"]})
+
+    client_for(personas.owner).post(
+        "/a/acme/exceptions/", _form(provider="month-ai", key=key.prefix)
+    )
+
+    assert ProviderException.objects.get().provider == "month-ai"
+
+
+def test_an_owner_allows_a_provider_until_a_date_with_a_reason(
+    client_for, personas, catalog, excluding
+):
     response = client_for(personas.owner).post("/a/acme/exceptions/", _form())
     assert response.status_code == 200
     exception = ProviderException.objects.get()
@@ -82,7 +109,7 @@ def test_an_owner_allows_a_provider_until_a_date_with_a_reason(client_for, perso
     assert "is allowed for" in response.content.decode()
 
 
-def test_creating_an_exception_is_audited(client_for, personas, catalog):
+def test_creating_an_exception_is_audited(client_for, personas, catalog, excluding):
     client_for(personas.owner).post("/a/acme/exceptions/", _form(), REMOTE_ADDR="203.0.113.7")
     event = AuditEvent.objects.get(action="exception.created")
     assert event.account == personas.account and event.actor == personas.owner
@@ -152,7 +179,7 @@ def test_until_must_be_in_the_future_and_at_most_90_days_ahead(
     assert not ProviderException.objects.exists()
 
 
-def test_ninety_days_ahead_is_still_allowed(client_for, personas, catalog):
+def test_ninety_days_ahead_is_still_allowed(client_for, personas, catalog, excluding):
     until = timezone.now() + timedelta(days=90) - timedelta(minutes=2)
     client_for(personas.owner).post("/a/acme/exceptions/", _form(until=until))
     assert ProviderException.objects.count() == 1
@@ -169,7 +196,9 @@ def test_the_provider_must_be_in_the_catalog(client_for, personas, catalog):
     assert not ProviderException.objects.exists()
 
 
-def test_the_key_must_be_an_active_key_of_this_account(client_for, personas, catalog, key):
+def test_the_key_must_be_an_active_key_of_this_account(
+    client_for, personas, catalog, key, excluding
+):
     theirs = ApiKey.issue(name="theirs", account=personas.other_account)[0]
     revoked = ApiKey.issue(name="old", account=personas.account)[0]
     ApiKey.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())

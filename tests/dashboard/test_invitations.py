@@ -68,3 +68,42 @@ def test_revoked_invitations_no_longer_work(client_for, personas, client):
     owner.post(f"/a/acme/invitations/{Invitation.objects.get().pk}/revoke/")
     client.logout()
     assert client.get(link).status_code == 404
+
+
+def test_inviting_the_same_address_twice_leaves_one_invitation_whose_new_link_works(
+    client_for, personas, client
+):
+    owner = client_for(personas.owner)
+    first = _invite(owner, "new@acme.test")
+    second = _invite(owner, "NEW@acme.test", role="admin")
+
+    assert Invitation.objects.pending().count() == 1
+    assert Invitation.objects.pending().get().role == Role.ADMIN
+    client.logout()
+    assert client.get(first).status_code == 404
+    assert client.get(second).status_code == 200
+
+
+def test_the_invitation_link_is_one_unwrapped_line_however_long_the_site_url(
+    client_for, personas, settings
+):
+    settings.SITE_URL = "https://privacy-console.eu-west-1.anyapi.example.com:8765"
+    _invite(client_for(personas.owner), "new@acme.test")
+
+    raw = mail.outbox[-1].message().as_string()
+
+    assert "Content-Transfer-Encoding: 7bit" in raw
+    link = re.search(r"^https://\S+/invitations/[\w-]+/$", raw, re.MULTILINE)
+    assert link and link.group(0) in mail.outbox[-1].body
+
+
+def test_the_welcome_never_doubles_the_full_stop_of_an_account_name(client_for, personas, client):
+    personas.account.name = "Demo Inc."
+    personas.account.save()
+    link = _invite(client_for(personas.owner), "outsider@globex.test")
+    client.force_login(personas.outsider)
+
+    response = client.post(link, follow=True)
+
+    assert "Welcome to Demo Inc.." not in response.content.decode()
+    assert "Welcome to Demo Inc." in response.content.decode()

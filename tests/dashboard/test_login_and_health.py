@@ -18,6 +18,17 @@ def test_signing_in_with_the_right_password_lands_on_the_accounts_activity(clien
     assert client.get("/").headers["Location"] == "/a/acme/activity/"
 
 
+def test_a_reviewer_with_no_account_lands_on_the_review_queue(client, personas):
+    assert _try(client, "reviewer@anyapi.test", personas.PASSWORD).status_code == 302
+    assert client.get("/").headers["Location"] == "/review/"
+
+
+def test_a_customer_with_no_account_lands_on_creating_one(client, personas):
+    client.force_login(personas.outsider)
+    personas.outsider.memberships.all().delete()
+    assert client.get("/").headers["Location"] == "/accounts/"
+
+
 @override_settings(LOGIN_FAILURE_LIMIT=3)
 def test_repeated_wrong_passwords_lock_the_email_with_a_clear_message(client, personas):
     for _ in range(3):

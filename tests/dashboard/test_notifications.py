@@ -272,7 +272,7 @@ def test_an_approval_notifies_exactly_the_accounts_whose_eligible_set_changed(
     assert "1 now allowed" in notification.title
     assert "Now allowed (1 endpoint):\n- month-ai: acme/chat" in notification.body
     assert "acme/tiny" not in notification.body  # its override still keeps 90 days
-    assert notification.url == "/a/acme/"
+    assert notification.url == "/catalog/changes/?provider=month-ai"
     assert _recipients() == ACME_PEOPLE
 
 

@@ -21,6 +21,7 @@ from usage.events import Event
 from usage.ingest import ingest
 
 HTMX = {"HX-Request": "true"}
+DAYS = "Enter a whole number of days, 0 or more (0 means zero retention)"
 SUMMARY = "//*[@data-testid='preview-summary']"
 
 
@@ -311,10 +312,25 @@ def test_preview_counts_an_account_wide_exception(client_for, personas, small_ca
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [
-        ({"retention_days": "-1"}, "retention_days", "greater than or equal to 0"),
-        ({"retention_days": "a week"}, "retention_days", "valid integer"),
+        ({"retention_days": "-1"}, "retention_days", DAYS),
+        ({"retention_days": "a week"}, "retention_days", DAYS),
         ({"require_more": "cheap"}, "require_more", "Unknown tag 'cheap'"),
-        ({"regulated_certifications": "SOC 2"}, "regulated_certifications", "should match"),
+        (
+            {"require_more": "region:mars"},
+            "require_more",
+            "'mars' is not a region code; use one of us",
+        ),
+        (
+            {"require_more": "cert:made-up-cert"},
+            "require_more",
+            "'made-up-cert' is not a certification id",
+        ),
+        ({"require_more": "hq:XX"}, "require_more", "'XX' is not an ISO 3166 country code"),
+        (
+            {"regulated_certifications": "SOC 2"},
+            "regulated_certifications",
+            "'SOC 2' is not a certification id",
+        ),
         ({"exclude": ["nobody-ai"]}, "exclude", "not one of the available choices"),
         ({"only": ["nobody-ai"]}, "only", "not one of the available choices"),
     ],
@@ -398,7 +414,7 @@ def test_saving_unchanged_settings_records_no_audit_event(client_for, personas, 
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [
-        ({"retention_days": "-1"}, "retention_days", "greater than or equal to 0"),
+        ({"retention_days": "-1"}, "retention_days", DAYS),
         ({"require_more": "cheap"}, "require_more", "Unknown tag 'cheap'"),
     ],
 )

@@ -40,7 +40,9 @@ def test_member_cannot_create_keys(client_for, personas):
 
 def test_member_cannot_revoke_keys(client_for, personas):
     key, _ = ApiKey.issue(name="k", account=personas.account)
-    response = client_for(personas.member).post(f"/a/acme/keys/{key.prefix}/revoke/")
+    response = client_for(personas.member).post(
+        f"/a/acme/keys/{key.prefix}/revoke/", {"confirmed": "1"}
+    )
     assert response.status_code == 403
     key.refresh_from_db()
     assert key.is_active
@@ -65,7 +67,9 @@ def test_member_cannot_change_roles(client_for, personas):
 
 def test_another_accounts_key_cannot_be_revoked(client_for, personas):
     key, _ = ApiKey.issue(name="theirs", account=personas.other_account)
-    response = client_for(personas.owner).post(f"/a/acme/keys/{key.prefix}/revoke/")
+    response = client_for(personas.owner).post(
+        f"/a/acme/keys/{key.prefix}/revoke/", {"confirmed": "1"}
+    )
     assert response.status_code == 404
     key.refresh_from_db()
     assert key.is_active

@@ -34,7 +34,9 @@ def _key_row(page, name):
 
 
 def _revoke_key_in_browser(page, name):
-    _key_row(page, name).get_by_role("button", name="Revoke").click()
+    _key_row(page, name).get_by_role("link", name="Revoke…").click()
+    expect(page.get_by_test_id("confirm-revoke")).to_contain_text("refused (401)")
+    page.get_by_role("button", name="Revoke the key").click()
     expect(page.locator(".message")).to_contain_text(f"Key {name}")
 
 
@@ -115,7 +117,7 @@ def test_owner_revokes_a_key_and_it_shows_as_revoked(page, personas, sign_in):
 
     row = _key_row(page, "Old gateway")
     expect(row.locator("td[data-label=Status]")).to_contain_text("revoked")
-    expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
+    expect(row.get_by_role("link", name="Revoke…")).to_have_count(0)
     assert ApiKey.objects.get(name="Old gateway").revoked_at is not None
 
 
@@ -162,7 +164,7 @@ def test_member_sees_the_keys_but_cannot_create_or_revoke_them(page, personas, s
     expect(_key_row(page, "Shared gateway")).to_contain_text("active")
     expect(page.get_by_role("heading", name="Create a key")).to_have_count(0)
     expect(page.locator("form[hx-post]")).to_have_count(0)
-    expect(page.get_by_role("button", name="Revoke")).to_have_count(0)
+    expect(page.get_by_role("link", name="Revoke…")).to_have_count(0)
 
 
 def test_owner_sees_every_member_of_the_account_with_their_role(

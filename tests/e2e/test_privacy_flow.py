@@ -103,7 +103,7 @@ def test_typing_an_invalid_retention_shows_the_error_beside_the_field_without_a_
 
     days.press_sequentially("-1")
 
-    expect(page.locator("#errors-retention_days")).to_contain_text("greater than or equal to 0")
+    expect(page.locator("#errors-retention_days")).to_contain_text("Enter a whole number of days")
     expect(page.get_by_test_id("preview").get_by_role("alert")).to_contain_text("Fix 1 setting")
     days.fill("")
     days.press_sequentially("0")

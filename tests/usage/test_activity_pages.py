@@ -246,6 +246,43 @@ def test_the_posture_card_shares_traffic_and_lists_policies_changed_since(
     assert "retention: zero → days" in posture and "retention days: not set → 7" in posture
 
 
+def test_the_posture_card_says_when_traffic_was_served_before_a_settings_change(
+    owner, traffic, personas, time_machine
+):
+    from dashboard import privacy
+
+    time_machine.move_to(NOW - timedelta(minutes=30), tick=False)
+    privacy.save_defaults(personas.account, {"classification": "confidential"})
+    time_machine.move_to(NOW, tick=False)
+
+    page = owner.get(card_url("posture", "?range=7d"))
+    posture = text(page)
+
+    assert "Your routing settings changed during this period" in posture
+    assert f"{NOW - timedelta(minutes=30):%b %-d, %Y %H:%M} UTC — privacy settings" in posture
+    excluded = [
+        " ".join(li.split())
+        for li in re.findall(r'data-testid="now-excluded">(.*?)</li>', html(page), re.S)
+    ]
+    assert len(excluded) == 2  # free-ai and ghost-ai; safe-ai is still allowed
+    assert "acme/chat@safe-ai" not in posture.split("excluded by the account")[1]
+
+
+def test_the_posture_card_says_nothing_about_settings_when_nothing_changed(
+    owner, personas, catalog, now, time_machine
+):
+    from dashboard import privacy
+
+    time_machine.move_to(NOW - timedelta(days=2), tick=False)
+    privacy.save_defaults(personas.account, {"classification": "public"})
+    time_machine.move_to(NOW, tick=False)
+    record(event(NOW - timedelta(hours=1), "acme/chat", "safe-ai"))
+
+    assert 'data-testid="settings-changed"' not in html(
+        owner.get(card_url("posture", "?range=24h"))
+    )
+
+
 # --- Export -------------------------------------------------------------------------------------
 
 
@@ -332,7 +369,7 @@ CARD_QUERIES = {
     "latency": 1,
     "errors": 1,
     "breakdown": 1,
-    "posture": 2,
+    "posture": 5,  # traffic, changed policies, settings changes, defaults, exceptions
     "policies": 1,
 }
 
@@ -385,3 +422,13 @@ def test_the_page_the_export_and_the_staff_overview_send_fixed_numbers_of_querie
     staff_client = client_for(staff)
     with django_assert_num_queries(REQUEST_QUERIES + NAVIGATION_QUERIES - 1 + 1):
         staff_client.get("/staff/activity/")
+
+
+def test_a_custom_range_is_named_once_in_the_heading(owner, catalog, now):
+    page = html(owner.get(PAGE, {"range": "custom", "start": "2026-11-01", "end": "2026-11-20"}))
+    heading = " ".join(
+        re.search(r'data-testid="period-label">(.*?)</h2>', page, re.S).group(1).split()
+    )
+    assert re.sub(r"<[^>]+>", "", heading).count("Nov 1") == 1
+    rolling = html(owner.get(PAGE, {"range": "7d"}))
+    assert "Last 7 days" in rolling and "· Nov" in rolling

@@ -303,3 +303,33 @@ def test_cost_sums_beyond_a_bigint_are_stored_exactly(post_usage, personas):
     expected = 1_000 * 9_999_999_999_999_999
     assert HourlyUsage.objects.get().cost_nanos == expected
     assert DailyUsage.objects.get().cost_nanos == expected
+
+
+def test_usage_events_move_their_keys_last_use_to_the_latest_event(personas, post_usage):
+    key, _ = ApiKey.issue(name="Gateway", account=personas.account)
+    other, _ = ApiKey.issue(name="Batch", account=personas.account)
+    early, late = NOW - timedelta(hours=3), NOW - timedelta(minutes=10)
+    batch = [
+        event_json(api_key=key.prefix, timestamp=early.isoformat()),
+        event_json(api_key=key.prefix, timestamp=late.isoformat()),
+        event_json(api_key=other.prefix, timestamp=early.isoformat()),
+        event_json(),
+    ]
+
+    post_usage({"events": batch})
+    post_usage({"events": [event_json(api_key=key.prefix, timestamp=early.isoformat())]})
+
+    key.refresh_from_db()
+    other.refresh_from_db()
+    assert (key.last_used_at, other.last_used_at) == (late, early)
+
+
+def test_query_count_stays_fixed_with_many_keys_in_a_batch(
+    personas, post_usage, django_assert_max_num_queries, django_assert_num_queries
+):
+    keys = [ApiKey.issue(name=f"k{n}", account=personas.account)[0] for n in range(20)]
+    post_usage({"events": [event_json(api_key=keys[0].prefix)]})
+    with django_assert_max_num_queries(16) as one_key:
+        post_usage({"events": [event_json(api_key=keys[0].prefix)]})
+    with django_assert_num_queries(len(one_key.captured_queries)):
+        post_usage({"events": [event_json(api_key=k.prefix) for k in keys]})

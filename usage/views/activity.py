@@ -10,9 +10,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_htmx.http import push_url
 
+from catalog.policy import resolver
 from catalog.policy.snapshot import get_catalog
 from core.access import account_member, staff_only
 from core.csv_export import streamed_csv
+from dashboard import privacy
 from usage import activity, periods
 from usage import posture as usage_posture
 from usage.activity import Totals
@@ -260,7 +262,25 @@ def _posture(request, period):
         (item, [(_shown(c.field), _shown(c.before), _shown(c.after)) for c in item.changes])
         for item in posture.changed
     ]
-    return {"posture": posture, "shares": shares, "changed": changed}
+    return {
+        "posture": posture,
+        "shares": shares,
+        "changed": changed,
+        "settings_changes": privacy.settings_changes(request.account, period.start, period.end),
+        "now_excluded": _now_excluded(request.account, posture),
+    }
+
+
+def _now_excluded(account, posture) -> list:
+    """Routes that served the period but that the account's current defaults exclude: traffic
+    sent before a settings change, or under an exception since ended."""
+    effective = resolver.merge(privacy.saved_account_layers(account))
+    today = timezone.now().date()
+    allowed = {
+        e.id
+        for e in resolver.resolve(get_catalog(), resolver.AUTO_MODEL, effective, today).eligible
+    }
+    return [route for route in posture.routes if route.endpoint_id not in allowed]
 
 
 @dataclass(frozen=True)
