@@ -393,6 +393,7 @@ def test_the_alert_opens_only_after_the_configured_number_of_failed_runs(source,
         assert SourceAlert.objects.filter(closed_at__isnull=True).exists() == (run == 3)
 
 
+@pytest.mark.django_db(transaction=True)  # the refresh threads use their own connections
 def test_a_source_that_crashes_the_pipeline_is_recorded_and_the_run_goes_on(
     source, server, small_catalog, monkeypatch
 ):
@@ -418,6 +419,7 @@ def test_a_source_that_crashes_the_pipeline_is_recorded_and_the_run_goes_on(
     assert PolicySource.objects.get(pk=other.pk).baseline is not None
 
 
+@pytest.mark.django_db(transaction=True)  # the refresh threads use their own connections
 def test_a_deeply_nested_json_source_fails_its_run_and_the_others_go_on(
     source, server, small_catalog
 ):

@@ -60,7 +60,11 @@ def test_a_refresh_run_goes_through_a_real_worker_and_proposes_one_change(refres
     assert (second.done, second.changed, second.failed) == (1, 1, 0)
     change = PolicyChange.objects.get()
     assert change.source == source and change.status == PolicyChange.Status.OPEN
-    assert ["replace", "30", "90"] in change.diff
+    assert [
+        "replace",
+        "API inputs are deleted after 30 days.",
+        "API inputs are deleted after 90 days.",
+    ] in change.diff
     assert list(PolicyVersion.objects.values_list("pk", "status", "superseded_at")) == (
         catalog_before
     )
