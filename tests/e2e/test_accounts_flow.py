@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from dashboard.apikeys import create_key
 from dashboard.models import ApiKey, Membership, Role
+from tests.e2e.layout import assert_fits_the_screen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -198,7 +199,7 @@ def test_account_pages_fit_a_phone_screen_without_sideways_scrolling(
 
     page.goto(path)
 
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_the_screen(page, 390)
 
 
 def test_user_menu_opens_fully_on_screen(page, width, personas, sign_in):

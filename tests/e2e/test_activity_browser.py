@@ -15,6 +15,7 @@ from catalog.loader import Loader
 from catalog.policy import snapshot
 from dashboard.models import ApiKey
 from tests.catalog.conftest import SMALL_CATALOG
+from tests.e2e.layout import assert_fits_the_screen
 from usage import ingest
 from usage.events import Event
 from usage.models import Status
@@ -91,10 +92,6 @@ def _charts_drawn(page):
         assert canvas.evaluate(_PLOTS_DATA), f"the {slug} chart plots nothing"
 
 
-def _fits_the_screen(page, width):
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-
-
 def _mark_document(page):
     """Tags the current document; the tag survives htmx swaps but not a full page load."""
     page.evaluate("window.__sameDocument = true")
@@ -125,7 +122,7 @@ def test_signing_in_shows_every_card_with_its_chart_drawn_and_the_policy_badges(
     expect(page.get_by_test_id("card-summary").get_by_test_id("tile-requests")).to_contain_text(
         "56"
     )
-    _fits_the_screen(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "activity")
 
 
@@ -169,7 +166,7 @@ def test_switching_to_ninety_days_redraws_daily_charts_in_place_and_keeps_the_ad
     expect(page.locator(".activity-ranges").get_by_label("Last 90 days")).to_be_checked()
     expect(page.get_by_label("Break down by", exact=True)).to_have_value("key")
     _charts_drawn(page)
-    _fits_the_screen(page, width)
+    assert_fits_the_screen(page, width)
     # Last: a screenshot marks the inputs, and a page snapshot for going back would keep it.
     screenshot(page, "activity-90-days")
 
@@ -204,5 +201,5 @@ def test_an_account_without_usage_explains_how_usage_arrives(
     expect(empty).to_contain_text("No usage yet")
     expect(empty).to_contain_text("the gateway reports its metadata")
     expect(page.locator(".activity-card")).to_have_count(0)
-    _fits_the_screen(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "activity-empty")

@@ -13,6 +13,7 @@ from catalog.models import PolicyVersion, Provider
 from catalog.policy import snapshot
 from catalog.review import versions as review
 from tests.catalog.conftest import SMALL_CATALOG
+from tests.e2e.layout import assert_fits_the_screen, boxes_scrolling_sideways
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -297,7 +298,7 @@ def test_catalog_pages_fit_a_phone_screen_without_sideways_scrolling(page_at, sm
 
     page.goto(path)
 
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_the_screen(page, 390)
 
 
 @pytest.mark.parametrize("model", ["acme/chat", "acme/tiny"], ids=["eligible", "nothing-eligible"])
@@ -306,7 +307,7 @@ def test_the_playground_result_fits_a_phone_screen_without_sideways_scrolling(
 ):
     page = sign_in(page_at(390), personas.member)
     page.goto("/playground/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_the_screen(page, 390)
 
     page.get_by_label("Model", exact=True).select_option(model)
     page.locator("form.form").get_by_label("zero-retention", exact=True).check()
@@ -314,7 +315,7 @@ def test_the_playground_result_fits_a_phone_screen_without_sideways_scrolling(
     expect(result.get_by_role("heading", level=2)).to_be_visible()
     result.locator("details").evaluate("details => { details.open = true; }")
 
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_the_screen(page, 390)
 
 
 WORDY_PROVIDER = {
@@ -361,16 +362,6 @@ def catalog_with_a_wordy_provider(transactional_db):
     yield from _committed(catalog)
 
 
-def _boxes_scrolling_sideways(page) -> list[str]:
-    """Boxes in the page's main content that hide part of it behind a sideways scroll."""
-    return page.locator("main").evaluate(
-        """main => [...main.querySelectorAll('*')]
-            .filter(el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX))
-            .filter(el => el.scrollWidth > el.clientWidth + 1)
-            .map(el => `${el.className}: ${el.scrollWidth} px in ${el.clientWidth} px`)"""
-    )
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -388,7 +379,7 @@ def test_no_catalog_table_hides_its_values_in_a_sideways_scrolling_box_on_a_phon
 
     page.goto(path)
 
-    assert _boxes_scrolling_sideways(page) == []
+    assert boxes_scrolling_sideways(page) == []
 
 
 def test_a_long_policy_source_url_wraps_on_a_phone(page_at, catalog_with_a_wordy_provider):
@@ -397,4 +388,4 @@ def test_a_long_policy_source_url_wraps_on_a_phone(page_at, catalog_with_a_wordy
     page.goto("/catalog/providers/cloud-platform-ai/")
 
     expect(page.get_by_role("link", name=WORDY_PROVIDER["policy"]["source_url"])).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_the_screen(page, 390)

@@ -18,17 +18,13 @@ from catalog.review.versions import approve, propose
 from dashboard import privacy
 from dashboard.models import ApiKey
 from tests.e2e import test_privacy_flow
+from tests.e2e.layout import assert_fits_the_screen
 from usage.events import Event
 from usage.ingest import ingest
 from usage.models import Status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 small_catalog = test_privacy_flow.small_catalog  # the small catalog, committed for the server
-
-
-def _fits(page, width):
-    """Nothing on the page reaches past the viewport: no sideways scrolling."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
 def _traffic(account, key=None, *, hours_ago=1, provider="safe-ai", n=3):
@@ -71,7 +67,7 @@ def test_preset_cards_count_endpoints_and_a_breaking_save_asks_first(
     confirm = page.get_by_test_id("confirm-save")
     expect(confirm).to_contain_text("No endpoint would be eligible")
     assert privacy.defaults_for(personas.account).classification == "internal"
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-privacy-confirm")
     confirm.get_by_role("button", name="Save anyway").click()
     expect(page.locator(".message")).to_contain_text("Privacy settings saved")
@@ -85,12 +81,12 @@ def test_revoking_a_long_named_key_asks_first_and_the_table_keeps_its_width(
     ApiKey.issue(name=name, account=personas.account)
     sign_in(page, personas.owner)
     page.goto("/a/acme/keys/")
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-keys-long-name")
 
     page.locator("tbody tr", has_text=name).get_by_role("link", name="Revoke…").click()
     expect(page.get_by_test_id("confirm-revoke")).to_contain_text("refused (401)")
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-revoke-confirm")
     page.get_by_role("button", name="Revoke the key").click()
     expect(page.locator(".message")).to_contain_text("revoked")
@@ -104,7 +100,7 @@ def test_the_catalog_filters_by_region_from_its_menu(page, width, small_catalog,
 
     expect(page.get_by_test_id("result-count")).to_have_text("1 of 5 endpoints")
     expect(page).to_have_url(re.compile(r"region=region(%3A|:)eu"))
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-catalog-region")
 
 
@@ -131,7 +127,7 @@ def test_the_changelog_lists_an_approved_change_with_its_evidence(
     expect(entry).to_contain_text("month-ai")
     entry.locator("summary", has_text="Evidence").click()
     expect(entry).to_contain_text("Inputs are deleted at once.")
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-changelog")
     page.get_by_label("Provider").select_option("safe-ai")
     page.get_by_role("button", name="Show").click()
@@ -147,7 +143,7 @@ def test_the_request_log_filters_and_pages(
     sign_in(page, personas.owner)
     page.goto("/a/acme/requests/")
     expect(page.get_by_test_id("request-row")).to_have_count(6)
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-request-log")
 
     page.get_by_label("Status").select_option("error")
@@ -171,7 +167,7 @@ def test_the_playground_resolves_as_the_account_and_shows_constraint_values(
 
     expect(_constraint_value(page, "classification")).to_have_text("internal")
     expect(_constraint_value(page, "retention_days")).to_have_text("at most 30 days")
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-playground-as-account")
 
 
@@ -188,7 +184,7 @@ def test_the_audit_log_reads_as_words_with_a_before_after_table(
     expect(row.locator("td[data-label=What]")).to_contain_text("Changed the privacy settings")
     expect(row.get_by_test_id("audit-change")).to_contain_text("Data class")
     expect(row.get_by_test_id("audit-change")).not_to_contain_text("{")
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-audit-words")
 
 
@@ -203,7 +199,7 @@ def test_activity_says_traffic_came_before_a_settings_change(
     notice = page.get_by_test_id("settings-changed")
     expect(notice).to_contain_text("Your routing settings changed during this period")
     expect(notice).to_contain_text("acme/chat@month-ai")
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-activity-settings-changed")
 
 
@@ -213,5 +209,5 @@ def test_a_reviewer_with_no_account_lands_on_the_review_queue(
     sign_in(page, personas.reviewer)
     expect(page).to_have_url(re.compile(r"/review/$"))
     expect(page.get_by_role("heading", level=1)).not_to_contain_text("Create")
-    _fits(page, width)
+    assert_fits_the_screen(page, width)
     screenshot(page, "first-hour-reviewer-landing")

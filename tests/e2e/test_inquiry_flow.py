@@ -12,6 +12,7 @@ from catalog.loader import Loader
 from catalog.policy import snapshot
 from dashboard.models import Inquiry
 from tests.catalog.conftest import SMALL_CATALOG
+from tests.e2e.layout import assert_fits_the_screen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -36,10 +37,6 @@ def small_catalog(transactional_db, settings):
     snapshot.forget()
 
 
-def _fits_the_screen(page, width):
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-
-
 def _status(page):
     return page.get_by_test_id("inquiry-status")
 
@@ -54,7 +51,7 @@ def test_a_member_asks_from_a_provider_page_a_reviewer_answers_and_the_member_cl
     expect(member.get_by_test_id("no-secrets")).to_contain_text("Do not paste prompts")
     expect(member.get_by_label("Related provider (optional)")).to_have_value("month-ai")
     member.get_by_label("Message").fill(QUESTION)
-    _fits_the_screen(member, width)
+    assert_fits_the_screen(member, width)
     screenshot(member, "inquiry-ask-form")
     member.get_by_role("button", name="Send to the privacy team").click()
 
@@ -69,7 +66,7 @@ def test_a_member_asks_from_a_provider_page_a_reviewer_answers_and_the_member_cl
         "link", name="Privacy inbox"
     ).click()
     expect(reviewer.get_by_test_id("tab-open")).to_contain_text("1")
-    _fits_the_screen(reviewer, width)
+    assert_fits_the_screen(reviewer, width)
     screenshot(reviewer, "inquiry-inbox")
     reviewer.get_by_role(
         "link", name=f"#{inquiry.pk} Question about the policy of Month AI"
@@ -84,7 +81,7 @@ def test_a_member_asks_from_a_provider_page_a_reviewer_answers_and_the_member_cl
     reviewer.get_by_role("button", name="Send answer").click()
     expect(_status(reviewer)).to_have_text("waiting on customer")
     expect(reviewer.locator(".thread-body")).to_have_text([QUESTION, NOTE, ANSWER])
-    _fits_the_screen(reviewer, width)
+    assert_fits_the_screen(reviewer, width)
     screenshot(reviewer, "inquiry-answer")
 
     member.goto("/notifications/")
@@ -100,7 +97,7 @@ def test_a_member_asks_from_a_provider_page_a_reviewer_answers_and_the_member_cl
     member.get_by_role("button", name="Close inquiry").click()
     expect(_status(member)).to_have_text("closed")
     expect(member.get_by_role("button", name="Close inquiry")).to_have_count(0)
-    _fits_the_screen(member, width)
+    assert_fits_the_screen(member, width)
     screenshot(member, "inquiry-closed")
 
     inquiry.refresh_from_db()
@@ -132,5 +129,5 @@ def test_an_owner_confirms_the_privacy_settings_unchanged_with_one_click(
     expect(owner).to_have_url(re.compile(r"/a/acme/privacy/$"))
     expect(box).to_contain_text("by owner@acme.test (confirmed unchanged)")
     expect(box).to_contain_text("Next review due by")
-    _fits_the_screen(owner, width)
+    assert_fits_the_screen(owner, width)
     screenshot(owner, "privacy-settings-reviewed")

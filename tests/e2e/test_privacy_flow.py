@@ -15,6 +15,7 @@ from dashboard import privacy
 from dashboard.apikeys import create_key
 from dashboard.models import ApiKey, AuditEvent, KeyGuardrail, PrivacyDefaults
 from tests.catalog.conftest import SMALL_CATALOG
+from tests.e2e.layout import assert_fits_the_screen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -154,4 +155,4 @@ def test_privacy_pages_fit_a_phone_screen_without_sideways_scrolling(
 
     page.goto(f"/a/acme/keys/{key.prefix}/guardrail/" if path == "guardrail" else path)
 
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_the_screen(page, 390)

@@ -16,6 +16,7 @@ from catalog.policy import snapshot
 from catalog.refresh.pipeline import CHANGED, refresh_source
 from tests.catalog.conftest import SMALL_CATALOG
 from tests.catalog.local_server import LocalServer
+from tests.e2e.layout import assert_fits_the_screen, boxes_scrolling_sideways
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -76,20 +77,6 @@ def _stale_policy_and_failing_source():
     SourceAlert.objects.create(source=source, last_error="timeout: no answer in 20 s")
 
 
-def _fits_the_screen(page, width):
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-
-
-def _boxes_scrolling_sideways(page) -> list[str]:
-    """Boxes in the page's main content that hide part of it behind a sideways scroll."""
-    return page.locator("main").evaluate(
-        """main => [...main.querySelectorAll('*')]
-            .filter(el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX))
-            .filter(el => el.scrollWidth > el.clientWidth + 1)
-            .map(el => `${el.className}: ${el.scrollWidth} px in ${el.clientWidth} px`)"""
-    )
-
-
 def _open_queue_from_the_menu(page):
     page.goto("/catalog/")
     nav = page.get_by_role("navigation", name="Main")
@@ -115,7 +102,7 @@ def test_a_detected_change_is_edited_by_one_reviewer_and_approved_by_a_second(
     expect(row).to_contain_text("Month AI")
     expect(row.locator("td[data-label=Kind]")).to_have_text("material")
     screenshot(first, "review-queue")
-    _fits_the_screen(first, width)
+    assert_fits_the_screen(first, width)
 
     row.get_by_role("link").click()
     expect(first).to_have_url(re.compile(rf"/review/changes/{detected_change.pk}/$"))
@@ -148,8 +135,8 @@ def test_a_detected_change_is_edited_by_one_reviewer_and_approved_by_a_second(
     )
     expect(second.locator(".review-history li")).to_contain_text("edited the field values")
     screenshot(second, "change-detail")
-    _fits_the_screen(second, width)
-    assert _boxes_scrolling_sideways(second) == []
+    assert_fits_the_screen(second, width)
+    assert boxes_scrolling_sideways(second) == []
 
     second.get_by_label("Comment (required").fill("Matches the provider's new page.")
     second.get_by_role("button", name="Approve").click()
@@ -188,7 +175,7 @@ def test_the_sources_page_refreshes_every_source_with_a_progress_bar(
     expect(progress.get_by_test_id("run-failed")).to_have_text("1")
     expect(progress.locator("progress")).to_have_attribute("value", "1")
     screenshot(page, "source-list")
-    _fits_the_screen(page, width)
+    assert_fits_the_screen(page, width)
 
 
 @pytest.mark.parametrize(
@@ -208,5 +195,5 @@ def test_review_pages_fit_a_phone_screen_without_sideways_scrolling(
     page.goto(path.format(pk=detected_change.pk))
     page.locator("details").evaluate_all("all => all.forEach(d => { d.open = true; })")
 
-    _fits_the_screen(page, 390)
-    assert _boxes_scrolling_sideways(page) == []
+    assert_fits_the_screen(page, 390)
+    assert boxes_scrolling_sideways(page) == []
