@@ -8,6 +8,7 @@ from django.utils.feedgenerator import Atom1Feed
 from catalog import changelog
 from catalog.models import Provider
 from core.access import public
+from core.text import shown
 
 PAGE = "catalog/changelog_list.html"
 
@@ -66,18 +67,13 @@ def changelog_feed(request):
 
 
 def _summary(entry) -> str:
-    lines = [f"{c.field}: {_shown(c.before)} → {_shown(c.after)}" for c in entry.changes]
+    lines = [
+        f"{c.field}: {shown(c.before, 'not given')} → {shown(c.after, 'not given')}"
+        for c in entry.changes
+    ]
     count = len(entry.endpoints)
     lines.append(
         f"Endpoints: {count} ({', '.join(entry.endpoints[:10])}{'…' if count > 10 else ''})"
     )
     lines += [f'{e.field}: "{e.quote}" ({e.source_url})' for e in entry.evidence if e.quote]
     return "\n".join(lines)
-
-
-def _shown(value) -> str:
-    if value is None:
-        return "not given"
-    if isinstance(value, list):
-        return ", ".join(value) or "none"
-    return str(value)

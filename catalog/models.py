@@ -46,11 +46,6 @@ class LanguageModel(models.Model):
         return self.slug
 
 
-class EndpointQuerySet(models.QuerySet):
-    def routable(self):
-        return self.filter(enabled=True, model__retired=False)
-
-
 class Endpoint(models.Model):
     """One model served by one provider: `<model slug>@<provider slug>`."""
 
@@ -62,8 +57,6 @@ class Endpoint(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
-
-    objects = EndpointQuerySet.as_manager()
 
     class Meta:
         ordering = ["model__slug", "provider__slug"]

@@ -11,6 +11,7 @@ from catalog.policy.explain import blocking_constraints, unknown_model
 from catalog.policy.request import RequestError
 from catalog.policy.snapshot import get_catalog
 from catalog.policy.vocabulary import FLAG_TAGS, Classification, values
+from core.text import int_or_text, split_list
 from dashboard import privacy
 from dashboard.models import Account, ApiKey, Membership
 from dashboard.policy import UnknownModel, resolve_request
@@ -22,10 +23,6 @@ EXAMPLE = {
 }
 
 
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
 def request_from_form(data) -> dict:
     """The JSON request the form controls describe."""
     body = {"model": data.get("model") or resolver.AUTO_MODEL}
@@ -35,25 +32,18 @@ def request_from_form(data) -> dict:
     if data.get("block_training"):
         data_policy["training_allowed"] = False
     if data.get("retention_days", "").strip():
-        data_policy["retention_days"] = _int_or_text(data["retention_days"])
+        data_policy["retention_days"] = int_or_text(data["retention_days"])
     if data_policy:
         body["data_policy"] = data_policy
     providers = {
-        "require": data.getlist("require") + _split(data.get("extra_tags", "")),
-        "exclude": _split(data.get("exclude", "")),
-        "order": _split(data.get("order", "")),
+        "require": data.getlist("require") + split_list(data.get("extra_tags", "")),
+        "exclude": split_list(data.get("exclude", "")),
+        "order": split_list(data.get("order", "")),
     }
     if data.get("only", "").strip():
-        providers["only"] = _split(data["only"])
+        providers["only"] = split_list(data["only"])
     body["providers"] = {k: v for k, v in providers.items() if v}
     return body
-
-
-def _int_or_text(value: str):
-    try:
-        return int(value)
-    except ValueError:
-        return value  # validation reports it with its field path
 
 
 def _parse(request) -> tuple[dict | None, list[str]]:

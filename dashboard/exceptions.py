@@ -19,13 +19,6 @@ MAX_DURATION = timedelta(days=90)
 WARN_BEFORE = timedelta(hours=24)
 
 
-def _forget_now_and_after_commit(account_id) -> None:
-    # Now, so this process reads its own write; after commit, in case another process cached
-    # the old exceptions in between.
-    privacy.forget_account(account_id)
-    transaction.on_commit(lambda: privacy.forget_account(account_id))
-
-
 def _described(exception: ProviderException) -> dict:
     return {
         "provider": exception.provider,
@@ -53,7 +46,7 @@ def create_exception(account, *, provider, until, reason, key=None, request=None
         target=str(exception),
         after=_described(exception),
     )
-    _forget_now_and_after_commit(account.pk)
+    privacy.forget_now_and_after_commit(privacy.forget_account, account.pk)
     return exception
 
 
@@ -73,7 +66,7 @@ def revoke_exception(exception: ProviderException, *, request=None) -> bool:
         before=_described(exception),
         after={"revoked_at": now.isoformat()},
     )
-    _forget_now_and_after_commit(exception.account_id)
+    privacy.forget_now_and_after_commit(privacy.forget_account, exception.account_id)
     return True
 
 
@@ -107,7 +100,7 @@ def expire_due(now=None) -> int:
 def _expire(exception: ProviderException, now) -> bool:
     if not _claim(exception, "expired_at", now):
         return False
-    _forget_now_and_after_commit(exception.account_id)
+    privacy.forget_now_and_after_commit(privacy.forget_account, exception.account_id)
     audit.record(
         "exception.expired",
         account=exception.account,

@@ -183,7 +183,7 @@ class GuardrailLooserThanAccount(Exception):
         super().__init__(f"{field}: a guardrail may only be stricter, and {message}")
 
 
-def _forget_now_and_after_commit(forget, pk) -> None:
+def forget_now_and_after_commit(forget, pk) -> None:
     # Now, so this process reads its own write; after commit, in case another process cached
     # the old value in between.
     forget(pk)
@@ -202,7 +202,7 @@ def _apply(instance, vocabulary: dict) -> tuple[dict, dict]:
 def save_defaults(account, vocabulary: dict, **who) -> PrivacyDefaults:
     defaults = defaults_for(account)
     before, after = _apply(defaults, vocabulary)
-    _forget_now_and_after_commit(forget_account, account.pk)
+    forget_now_and_after_commit(forget_account, account.pk)
     if after:
         audit.record(
             "privacy.defaults_changed",
@@ -223,7 +223,7 @@ def save_guardrail(key, vocabulary: dict, **who) -> KeyGuardrail:
         raise GuardrailLooserThanAccount(problems)
     guardrail, _ = KeyGuardrail.objects.get_or_create(key=key)
     before, after = _apply(guardrail, vocabulary)
-    _forget_now_and_after_commit(forget_key, key.pk)
+    forget_now_and_after_commit(forget_key, key.pk)
     if after:
         audit.record(
             "privacy.guardrail_changed",

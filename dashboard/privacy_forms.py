@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from catalog.policy.vocabulary import CLASSIFICATION_TEXT, FLAG_TAGS, TAG_TEXT
 from core.plain_errors import plain_message
+from core.text import int_or_text, split_list
 from dashboard.config_api import AccountPrivacyIn, GuardrailIn
 from dashboard.models import Classification
 
@@ -23,17 +24,6 @@ ACCOUNT_SETTINGS = {
 }
 # Vocabulary field -> the form field its errors are shown next to.
 ERROR_FIELDS = {"training_allowed": "block_training", "require": "require_more"}
-
-
-def split_list(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def _int_or_text(value: str):
-    try:
-        return int(value)
-    except ValueError:
-        return value  # the schema reports it as "not a valid integer"
 
 
 class GuardrailForm(forms.Form):
@@ -126,7 +116,7 @@ class GuardrailForm(forms.Form):
         allowed = True if self.saved["training_allowed"] is True else None
         return {
             "training_allowed": False if cleaned["block_training"] else allowed,
-            "retention_days": _int_or_text(days) if days else None,
+            "retention_days": int_or_text(days) if days else None,
             "require": [*cleaned["require"], *split_list(cleaned["require_more"])],
             "exclude": cleaned["exclude"],
             "only": cleaned["only"] if cleaned["only_mode"] == "list" else None,

@@ -10,6 +10,7 @@ from catalog.evidence import AGREEMENT, PUBLIC, normalise, problems
 from catalog.models import PolicyFields, PolicyVersion
 from catalog.policy import vocabulary
 from catalog.policy.vocabulary import CHOICE_FIELDS, FIELD_LABELS, SET_FIELDS
+from core.text import split_list
 
 NOT_STATED = [("", "not stated (counts as unknown)")]
 LIST_HELP = {
@@ -48,8 +49,8 @@ class DecisionForm(forms.Form):
         return self.cleaned_data["revision"], self.cleaned_data["shown"]
 
 
-def _split(value: str) -> list[str]:
-    return list(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+def _tags(value: str) -> list[str]:
+    return list(dict.fromkeys(part.lower() for part in split_list(value)))
 
 
 def _initial(base: PolicyVersion | None) -> dict:
@@ -193,7 +194,7 @@ class PolicyFieldsForm(forms.Form):
         """An emptied list stays "none" if the base listed something, "not stated" if not.
         Each value must be in the vocabulary: what a reviewer types reaches public pages."""
         values = []
-        for value in _split(text):
+        for value in _tags(text):
             try:
                 values.append(LIST_VOCABULARY[name](value))
             except vocabulary.UnknownValue as exc:

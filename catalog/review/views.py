@@ -40,6 +40,7 @@ from catalog.review.forms import DecisionForm, PolicyFieldsForm
 from catalog.review.history import SHOWN_FIELDS, field_changes
 from core.access import privacy_team
 from core.outbox import enqueue
+from core.text import shown
 from dashboard.policy import impact_of
 
 QUEUE_PAGE_SIZE = 50
@@ -142,13 +143,6 @@ class FieldRow:
     evidence: dict | None
 
 
-def _shown(value) -> str | None:
-    """A field value as the page shows it; None stays None ("not stated")."""
-    if isinstance(value, list):
-        return ", ".join(value) or "none listed"
-    return None if value is None or value == "" else str(value)
-
-
 def _baseline_of(version: PolicyVersion) -> PolicyVersion | None:
     """What the proposal is compared with: the current values, or for an approved proposal
     the approved version it replaced."""
@@ -166,8 +160,8 @@ def field_rows(baseline: PolicyVersion | None, version: PolicyVersion) -> list[F
         FieldRow(
             name,
             SHOWN_LABELS[name],
-            _shown(getattr(baseline, name, None)),
-            _shown(getattr(version, name)),
+            shown(getattr(baseline, name, None), missing=None),  # the page says "not stated"
+            shown(getattr(version, name), missing=None),
             name in changed,
             version.evidence.get(name),
         )

@@ -3,6 +3,7 @@ from django import template
 from catalog.evidence import SECONDARY_ONLY, evidence_key, host_of, is_known
 from catalog.models import PolicyVersion
 from catalog.policy.vocabulary import FIELD_LABELS
+from core.text import shown
 
 register = template.Library()
 
@@ -12,15 +13,9 @@ def get_item(mapping, key):
     return mapping.get(key)
 
 
-def _shown(value) -> str:
-    if isinstance(value, list):
-        return ", ".join(value) or "none listed"
-    return str(value)
-
-
 @register.filter
 def policy_value(value) -> str:
-    return "—" if value is None else _shown(value)
+    return shown(value, missing="—")
 
 
 @register.filter
@@ -49,7 +44,7 @@ def _row(label, value, version, key) -> dict:
     note = version.notes.get(key, "")
     return {
         "label": label,
-        "value": "not stated — counts as unknown" if value is None else _shown(value),
+        "value": shown(value, missing="not stated — counts as unknown"),
         "known": known,
         "evidence": evidence,
         "note": note,

@@ -7,10 +7,6 @@ from dashboard.forms import ApiKeyForm
 from usage.recent import RECENT_DAYS, requests_by_model
 
 
-def _get_key_for_user(request, prefix):
-    return get_object_or_404(request.account.api_keys, prefix=prefix)
-
-
 @account_member(managers_write="Only owners and admins create keys.")
 def key_list(request):
     form = ApiKeyForm(request.POST or None)

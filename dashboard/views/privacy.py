@@ -28,7 +28,7 @@ SHOWN_ENDPOINTS = 50  # per reason in the preview; the count is always exact
 # --- Access -------------------------------------------------------------------------------------
 
 
-def _get_key_for_user(request, prefix):
+def _active_key(request, prefix):
     return get_object_or_404(request.account.api_keys.active(), prefix=prefix)
 
 
@@ -197,7 +197,7 @@ def _guardrail_page(request, key, form, account, partial=None, context=None):
 
 @account_member(managers_write="Only owners and admins change key guardrails.")
 def key_guardrail(request, prefix):
-    key = _get_key_for_user(request, prefix)
+    key = _active_key(request, prefix)
     account = privacy.defaults_for(request.account).as_vocabulary()
     if request.method != "POST":
         return _guardrail_page(request, key, _guardrail_form(request, key), account)
@@ -221,7 +221,7 @@ def key_guardrail(request, prefix):
 @require_POST
 @account_member(manage=True)
 def key_guardrail_preview(request, prefix):
-    key = _get_key_for_user(request, prefix)
+    key = _active_key(request, prefix)
     account = privacy.defaults_for(request.account).as_vocabulary()
     form = _guardrail_form(request, key, request.POST)
     if form.is_valid():

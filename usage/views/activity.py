@@ -14,6 +14,7 @@ from catalog.policy import resolver
 from catalog.policy.snapshot import get_catalog
 from core.access import account_member, staff_only
 from core.csv_export import streamed_csv
+from core.text import shown
 from dashboard import privacy
 from usage import activity, periods
 from usage import posture as usage_posture
@@ -231,11 +232,7 @@ def _policies(request, period):
 
 
 def _shown(value) -> str:
-    if value is None:
-        return "not set"
-    if isinstance(value, list):
-        return ", ".join(value) or "none"
-    return str(value).replace("_", " ")
+    return shown(value, "not set").replace("_", " ")
 
 
 def _posture(request, period):
