@@ -51,6 +51,21 @@ def two_level(key: str, load: Callable[[], object], ttl: int | Callable[[object]
     return value
 
 
+_built = LocalTTLCache()
+
+
+def built_from[T](key: str, sources: tuple, build: Callable[..., T]) -> T:
+    """`build(*sources)`, kept while the sources are the very objects it was built from: an entry
+    of `two_level` stays the same object until it is reloaded, so what the hot path makes of it
+    (a model instance, the resolver's layers) is made once per entry, not once per request."""
+    entry = _built.get(key)
+    if entry is not MISSING and all(a is b for a, b in zip(entry[0], sources, strict=True)):
+        return entry[1]
+    result = build(*sources)
+    _built.set(key, (sources, result))
+    return result
+
+
 def forget(key: str) -> None:
     """Drop both levels' copies: this process sees the change at once, others on their next
     shared read (within HOT_CACHE_SECONDS)."""

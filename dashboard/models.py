@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from catalog.policy import vocabulary
 from core.choices import text_choices
-from core.hotcache import MISSING, forget, hot, misses, two_level
+from core.hotcache import MISSING, built_from, forget, hot, misses, two_level
 
 
 class Role(models.TextChoices):
@@ -222,7 +222,9 @@ class ApiKey(models.Model):
         except _NoSuchKey:  # anyone can send a prefix: a miss never becomes a shared entry
             misses.set(cache_key, True)
             return None
-        return cls._from_cache(fields)
+        # One instance per cached entry, shared by the requests that present the key: the
+        # API only reads it.
+        return built_from(cache_key, (fields,), cls._from_cache)
 
     @classmethod
     def _active_fields(cls, prefix) -> dict:

@@ -33,7 +33,7 @@ def resolve_for_key(
     UnknownModel. Warm, this makes no query."""
     effective = resolver.merge_cached((*privacy.layers_for_key(key), (layer, constraints)))
     catalog, published = get_both()
-    return resolver.resolve(catalog, model, effective, today), published
+    return resolver.resolve_cached(catalog, model, effective, today), published
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,11 @@ def resolve_request(key, body, *, today: date, layers: Layers | None = None) -> 
     stand in for the key's (the playground resolves as an account)."""
     catalog, published = get_both()
     parse = request_mapping.decode if isinstance(body, bytes) else request_mapping.convert
-    mapped = request_mapping.map_request(parse(body), catalog.models(), published.provider_named)
+    request = parse(body)
+    unknown = request_mapping.unknown_provider_fields(body) if request.provider is not None else ()
+    mapped = request_mapping.map_request(
+        request, catalog.models(), published.provider_named, unknown
+    )
     layers = privacy.layers_for_key(key) if layers is None else layers
     return Answer(mapped, request_mapping.resolve_first(catalog, layers, mapped, today), published)
 

@@ -7,6 +7,7 @@ cache entry is dropped whenever one of them changes.
 """
 
 from dataclasses import replace
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from catalog.policy import resolver
 from catalog.policy.vocabulary import Classification
-from core.hotcache import forget, two_level
+from core.hotcache import built_from, forget, two_level
 from dashboard import audit, settings_review
 from dashboard.audit import changed_fields
 from dashboard.models import AuditEvent, KeyGuardrail, PrivacyDefaults, ProviderException
@@ -115,7 +116,11 @@ def layers_for_key(key) -> Layers:
     if key is None or key.account_id is None:
         return ()
     account, guardrail = _cached_entries(key)
-    excepted = [provider for key_id, provider in account["exceptions"] if key_id in (None, key.pk)]
+    return built_from(f"layers:{key.pk}", (account, guardrail), partial(_key_layers, key.pk))
+
+
+def _key_layers(key_id, account: dict, guardrail: dict) -> Layers:
+    excepted = [provider for key, provider in account["exceptions"] if key in (None, key_id)]
     return layers(account["vocabulary"], guardrail["vocabulary"] or {}, excepted=excepted)
 
 

@@ -71,7 +71,7 @@ class Providers(Struct, forbid_unknown_fields=True):
 
 class OpenRouterProvider(Struct):
     """OpenRouter's `provider` block: its privacy fields map onto ours, its routing knobs are
-    accepted and listed in `ignored`."""
+    accepted and listed in `ignored`, and so is any key not named here."""
 
     data_collection: Literal["allow", "deny"] | None = None
     zdr: bool | None = None
@@ -97,6 +97,12 @@ ROUTING_ONLY_FIELDS = (
     "preferred_max_latency",
     "enforce_distillable_text",
 )
+
+
+class _ProviderKeys(Struct):
+    """Only the key names of OpenRouter's `provider` block (values are skipped, not decoded)."""
+
+    provider: dict[str, msgspec.Raw] | None = None
 
 
 class Plugin(Struct):
@@ -146,6 +152,7 @@ class MappedRequest:
 # --- Decoding -----------------------------------------------------------------------------------
 
 _DECODER = msgspec.json.Decoder(ChatRequest)
+_PROVIDER_KEYS = msgspec.json.Decoder(_ProviderKeys)
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>[^`]+)`")
 
@@ -166,6 +173,21 @@ def convert(body: object) -> ChatRequest:
         return msgspec.convert(body, ChatRequest)
     except msgspec.ValidationError as exc:
         raise _request_error(str(exc)) from None
+
+
+def unknown_provider_fields(body: bytes | object) -> tuple[str, ...]:
+    """The keys of the body's `provider` block this service does not know, so the answer can
+    list them in `ignored` rather than skip them silently. (The decoder above skips unknown keys
+    there: OpenRouter adds routing knobs over time, and a new one must not be a 400.)"""
+    if isinstance(body, bytes):
+        block = _PROVIDER_KEYS.decode(body).provider
+    else:
+        block = body.get("provider") if isinstance(body, dict) else None
+    if not isinstance(block, dict):
+        return ()
+    return tuple(
+        f"provider.{key}" for key in block if key not in OpenRouterProvider.__struct_fields__
+    )
 
 
 def _request_error(text: str) -> RequestError:
@@ -193,15 +215,20 @@ def _known_fields_hint(path: str) -> str:
 
 
 def map_request(
-    request: ChatRequest, models: frozenset[str], named: Callable[[str], str | None]
+    request: ChatRequest,
+    models: frozenset[str],
+    named: Callable[[str], str | None],
+    unknown_fields: tuple[str, ...] = (),
 ) -> MappedRequest:
     """The request layer and what to tell the caller, given the catalog's models and its
-    provider names (`named(name)` -> slug or None); RequestError for what must be refused."""
+    provider names (`named(name)` -> slug or None), and the body's `unknown_provider_fields`;
+    RequestError for what must be refused."""
     _refuse_search_plugins(request.plugins)
     warnings: list[Notice] = []
     candidates = _models(request, models, warnings)
     constraints = _constraints(request, named, warnings)
-    return MappedRequest(constraints, candidates, _ignored(request), tuple(warnings))
+    ignored = _ignored(request) + unknown_fields
+    return MappedRequest(constraints, candidates, ignored, tuple(warnings))
 
 
 def _refuse_search_plugins(plugins: list[Plugin] | None) -> None:
@@ -387,5 +414,5 @@ def resolve_first(
     """`first_eligible` of the request's models under `layers` and the request's own layer."""
     effective = resolver.merge_cached((*layers, ("request", mapped.constraints)))
     return first_eligible(
-        mapped.models, lambda model: resolver.resolve(catalog, model, effective, today)
+        mapped.models, lambda model: resolver.resolve_cached(catalog, model, effective, today)
     )

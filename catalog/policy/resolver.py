@@ -333,6 +333,16 @@ class Constraints:
             found = self.__dict__["_hash"] = hash(tuple(getattr(self, f) for f in _LAYER_FIELDS))
         return found
 
+    def __eq__(self, other) -> bool:
+        # A request's layer is a new object each time, equal to one `merge_cached` has seen:
+        # compared on every hit, so the cached hashes first, then the fields in one C-level
+        # comparison of the instance dicts (hashing put `_hash` in both).
+        if self is other:
+            return True
+        if type(other) is not Constraints:
+            return NotImplemented
+        return hash(self) == hash(other) and self.__dict__ == other.__dict__
+
 
 _LAYER_FIELDS = tuple(f.name for f in fields(Constraints))
 
@@ -715,6 +725,47 @@ def resolve(catalog: Catalog, model: str, effective: EffectivePolicy, today: dat
     eligible = _preferred_first(eligible, effective.order)
     relaxations = () if eligible else _relaxations(candidates, effective, today)
     return Resolution(model, catalog.version, effective, eligible, excluded, relaxations)
+
+
+def resolve_cached(
+    catalog: Catalog, model: str, effective: EffectivePolicy, today: date
+) -> Resolution:
+    """`resolve` for the hot path, with an effective policy from `merge_cached`: the gateway
+    asks the same question request after request (one key's layers, one model, one day), and a
+    resolution depends on nothing else, so each is worked out once and kept."""
+    key = (catalog, effective._checks, model, today)  # compared by identity, all but the day
+    found = _RESOLVED.get(key)
+    if found is None:
+        found = resolve(catalog, model, effective, today)
+        _RESOLVED.keep(key, found)
+    return found
+
+
+class _Resolutions:
+    """Kept resolutions, forgotten all at once when they hold more endpoints than the budget
+    (a recompiled catalog or a new day leaves old keys that will never be asked again)."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.clear()
+
+    def clear(self) -> None:
+        self._kept: dict[tuple, Resolution] = {}
+        self._held = 0
+
+    def get(self, key: tuple) -> Resolution | None:
+        return self._kept.get(key)
+
+    def keep(self, key: tuple, resolution: Resolution) -> None:
+        size = 1 + len(resolution.eligible) + len(resolution.excluded)
+        if self._held + size > self.budget:
+            self.clear()  # a thread racing this may lose an entry: it is worked out again
+        self._kept[key] = resolution
+        self._held += size
+
+
+# Endpoints held across kept resolutions: with 10,000 endpoints, 50 anyapi/auto answers.
+_RESOLVED = _Resolutions(budget=500_000)
 
 
 def _partition(

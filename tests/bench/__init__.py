@@ -21,6 +21,8 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0
 DB_NAME = os.environ.get("BENCH_DB_NAME", "console_bench")
 DATABASE_URL = f"{POSTGRES_URL}/{DB_NAME}"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+# The bare Django JSON view resolve is compared with (tests/bench/urls.py serves it).
+BARE_PATH = "/bench/bare"
 # One secret per run, shared by this process, `migrate` and gunicorn.
 SECRET_KEY = secrets.token_urlsafe(48)
 

@@ -32,9 +32,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench import ROOT, Result, django_env, env_float, failed, print_table, setup
+from tests.bench import (
+    BARE_PATH,
+    ROOT,
+    Result,
+    django_env,
+    env_float,
+    failed,
+    print_table,
+    setup,
+)
 from tests.bench.load import LoadStats, run_load
-from tests.bench.urls import BARE_PATH
 
 TITLE = "over HTTP"
 RPS_TARGET = 1_000

@@ -12,8 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config.urls import urlpatterns as project_urlpatterns
 from core.access import public
-
-BARE_PATH = "/bench/bare"
+from tests.bench import BARE_PATH
 
 
 @public

@@ -466,12 +466,17 @@ def test_a_sdk_body_says_what_it_ignored_and_warned_about(post):
         messages=MESSAGES,
         extra_body={
             "models": ["gryphe/mythomax-l2-13b"],
-            "provider": {"sort": "price", "quantizations": ["fp8"], "order": ["Togther"]},
+            "provider": {
+                "sort": "price",
+                "quantizations": ["fp8"],
+                "order": ["Togther"],
+                "experimental": {"force_chat_completions": True},
+            },
         },
     )
     answer = post(body).json()
     assert answer["model"] == MIXTRAL
-    assert answer["ignored"] == ["provider.quantizations", "provider.sort"]
+    assert answer["ignored"] == ["provider.quantizations", "provider.sort", "provider.experimental"]
     assert [(w["code"], w["field"]) for w in answer["warnings"]] == [
         ("unknown_model", "models.0"),
         ("unknown_provider", "provider.order.0"),

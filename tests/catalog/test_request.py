@@ -38,8 +38,9 @@ def catalog() -> Catalog:
 
 
 def mapped(body: dict) -> mapping.MappedRequest:
-    body = mapping.decode(json.dumps(body).encode())
-    return mapping.map_request(body, catalog().models(), named)
+    raw = json.dumps(body).encode()
+    unknown = mapping.unknown_provider_fields(raw)
+    return mapping.map_request(mapping.decode(raw), catalog().models(), named, unknown)
 
 
 def eligible(body: dict) -> list[str]:
@@ -172,6 +173,30 @@ def test_every_routing_only_field_the_request_carried_is_listed_in_ignored():
     request = mapped({"model": "acme/chat", "provider": provider, "route": "fallback"})
     assert set(request.ignored) == {"route", *(f"provider.{key}" for key in provider)}
     assert request.constraints == mapped({"model": "acme/chat"}).constraints
+
+
+def test_a_provider_block_key_this_service_does_not_know_is_listed_in_ignored_not_dropped():
+    provider = {"data_collection": "deny", "experimental": {"x": [1, 2]}, "min_throughput": 9}
+    request = mapped({"model": "acme/chat", "provider": provider})
+    assert request.ignored == ("provider.experimental", "provider.min_throughput")
+    assert (
+        request.constraints
+        == mapped({"model": "acme/chat", "provider": {"data_collection": "deny"}}).constraints
+    )
+
+
+def test_unknown_provider_fields_read_bytes_and_decoded_json_alike():
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "provider": {"zdr": True, "new_knob": None},
+    }
+    assert mapping.unknown_provider_fields(json.dumps(body).encode()) == ("provider.new_knob",)
+    assert mapping.unknown_provider_fields(body) == ("provider.new_knob",)
+    assert (
+        mapping.unknown_provider_fields(json.dumps({"model": "m", "provider": None}).encode()) == ()
+    )
+    assert mapping.unknown_provider_fields({"model": "m"}) == ()
 
 
 # --- Provider names -----------------------------------------------------------------------------

@@ -13,10 +13,13 @@ from catalog.policy.resolver import (
     Policy,
     Reason,
     UnknownModel,
+    _Resolutions,
     evaluate,
     merge,
+    merge_cached,
     parse_tag,
     resolve,
+    resolve_cached,
 )
 
 TODAY = date(2026, 6, 1)
@@ -872,3 +875,47 @@ def test_relaxations_are_the_same_however_often_the_request_is_resolved():
 
     assert first == again
     assert [r.unlocks for r in first.relaxations] == [(f"{MODEL}@b",), (f"{MODEL}@a",)]
+
+
+# --- resolve_cached -----------------------------------------------------------------------------
+
+
+def _layers(**constraints):
+    return (("request", Constraints(**constraints)),)
+
+
+def test_a_kept_resolution_is_the_same_answer_resolve_gives():
+    catalog = Catalog(1, [endpoint("acme"), endpoint("month", retention="days", retention_days=30)])
+    effective = merge_cached(_layers(retention_days=0))
+    kept = resolve_cached(catalog, MODEL, effective, TODAY)
+    assert kept == resolve(catalog, MODEL, effective, TODAY)
+    assert resolve_cached(catalog, MODEL, merge_cached(_layers(retention_days=0)), TODAY) is kept
+
+
+def test_a_new_catalog_a_new_day_or_another_policy_is_never_served_a_kept_resolution():
+    before = Catalog(7, [endpoint("acme")])
+    after = Catalog(7, [endpoint("acme", training="yes")])  # same version number, new content
+    strict = merge_cached(_layers(training_allowed=False))
+    assert [e.id for e in resolve_cached(before, MODEL, strict, TODAY).eligible] == [
+        f"{MODEL}@acme"
+    ]
+    assert resolve_cached(after, MODEL, strict, TODAY).eligible == ()
+    lenient = merge_cached(_layers(training_allowed=True))
+    assert len(resolve_cached(after, MODEL, lenient, TODAY).eligible) == 1
+    review_due = TODAY + timedelta(days=90)
+    stale_after = merge_cached(_layers(stale_as_unknown=True, training_allowed=False))
+    assert len(resolve_cached(before, MODEL, stale_after, TODAY).eligible) == 1
+    later = review_due + timedelta(days=1)
+    assert resolve_cached(before, MODEL, stale_after, later).eligible == ()
+
+
+def test_kept_resolutions_are_forgotten_once_they_hold_more_endpoints_than_the_budget():
+    kept = _Resolutions(budget=5)
+    catalog = Catalog(1, [endpoint("a"), endpoint("b")])
+    effective = merge_cached(_layers())
+    answer = resolve(catalog, MODEL, effective, TODAY)  # holds 1 + 2 endpoints
+    kept.keep(("first",), answer)
+    assert kept.get(("first",)) is answer
+    kept.keep(("second",), answer)  # 6 > 5: everything kept so far is forgotten first
+    assert kept.get(("first",)) is None
+    assert kept.get(("second",)) is answer
