@@ -11,11 +11,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import connection, models, transaction
-from django.db.models import Case, Value, When
-from django.db.models.functions import Coalesce, Greatest
 
 from catalog.policy.snapshot import get_catalog
 from dashboard.models import Account, ApiKey
@@ -58,8 +57,7 @@ class StagedRow(NamedTuple):
         cost_nanos: int | None,
     ) -> "StagedRow":
         """A stored raw event's columns, by name, plus its hour, day and latency bucket."""
-        hour = timestamp.replace(minute=0, second=0, microsecond=0)
-        day_start = hour.replace(hour=0)
+        hour, day, day_start = _periods(timestamp.replace(minute=0, second=0, microsecond=0))
         return cls(
             timestamp,
             event_id,
@@ -72,27 +70,37 @@ class StagedRow(NamedTuple):
             status,
             cost_nanos,
             hour,
-            day_start.date(),
+            day,
             day_start,
-            histogram.bucket_of(latency_ms),
+            _bucket_of(latency_ms),
         )
 
     @classmethod
     def from_event(
         cls, event: Event, account_id: int, api_key_id: int | None, route_id: int
     ) -> "StagedRow":
-        return cls.from_raw(
-            timestamp=event.timestamp,
-            event_id=event.event_id,
-            account_id=account_id,
-            api_key_id=api_key_id,
-            route_id=route_id,
-            tokens_prompt=event.tokens_prompt,
-            tokens_completion=event.tokens_completion,
-            latency_ms=event.latency_ms,
-            status=event.status,
-            cost_nanos=event.cost_nanos,
+        return cls.from_raw(  # by position: ingest makes one per event
+            event.timestamp,
+            event.event_id,
+            account_id,
+            api_key_id,
+            route_id,
+            event.tokens_prompt,
+            event.tokens_completion,
+            event.latency_ms,
+            event.status,
+            event.cost_nanos,
         )
+
+
+# A batch spans a few hours and repeats latencies: each is worked out once, not per event.
+@lru_cache(maxsize=4096)
+def _periods(hour: datetime) -> tuple[datetime, date, datetime]:
+    day_start = hour.replace(hour=0)
+    return hour, day_start.date(), day_start
+
+
+_bucket_of = lru_cache(maxsize=65_536)(histogram.bucket_of)
 
 
 # Column types come from Django fields so each database gets its own spelling (SQLite would
@@ -136,24 +144,19 @@ def ingest(events: Sequence[Event]) -> IngestResult:
     partitions.ensure({row.day for row in rows})
     with transaction.atomic():
         accepted = write_rows(rows)
-        mark_keys_used(rows)
     return IngestResult(accepted, len(events) - accepted)
 
 
-def mark_keys_used(rows: Sequence[tuple]) -> None:
-    """Move each key's last use up to its latest event, in one statement: a key the gateway
-    reports traffic for was used, even if it never called this console's API itself."""
-    latest: dict[int, datetime] = {}
-    for row in rows:
-        key_id, timestamp = row[3], row[0]
-        if key_id is not None and (key_id not in latest or timestamp > latest[key_id]):
-            latest[key_id] = timestamp
-    if not latest:
-        return
-    reported = Case(*(When(pk=pk, then=Value(moment)) for pk, moment in latest.items()))
-    ApiKey.objects.filter(pk__in=latest).update(
-        last_used_at=Greatest(Coalesce("last_used_at", reported), reported)
-    )
+# A key the gateway reports traffic for was used, even if it never called this console's API
+# itself: its last use moves up to its latest staged event, never back.
+_MARK_KEYS_USED = (
+    f"UPDATE {ApiKey._meta.db_table} SET last_used_at = latest.moment"
+    " FROM (SELECT api_key_id, MAX(timestamp) AS moment FROM usage_staging"
+    " WHERE api_key_id IS NOT NULL GROUP BY api_key_id) AS latest"
+    f" WHERE {ApiKey._meta.db_table}.id = latest.api_key_id"
+    f" AND ({ApiKey._meta.db_table}.last_used_at IS NULL"
+    f" OR {ApiKey._meta.db_table}.last_used_at < latest.moment)"
+)
 
 
 def _first_of_each_event(events: Sequence[Event]) -> list[Event]:
@@ -238,14 +241,15 @@ def _row(event: Event, accounts, keys, routes) -> StagedRow:
 
 
 def write_rows(rows: Sequence[StagedRow]) -> int:
-    """Stage `rows`, store the new ones as raw events and add them to the rollups; returns how
-    many were new. Call inside a transaction."""
+    """Stage `rows`, store the new ones as raw events and add them to the rollups (and move
+    their keys' last use); returns how many were new. Call inside a transaction."""
     with connection.cursor() as cursor:
         _stage(cursor, rows)
         fresh, source = _insert_raw(cursor, len(rows))
         if fresh:
             for statement in ROLLUP_UPSERTS:
                 cursor.execute(statement.format(source=source))
+        cursor.execute(_MARK_KEYS_USED)
     return fresh
 
 
