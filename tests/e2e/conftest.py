@@ -144,3 +144,13 @@ def screenshot(pytestconfig):
         return path
 
     return take
+
+
+@pytest.fixture
+def small_catalog(transactional_db, settings):
+    """The catalog of tests/catalog/conftest.py (safe-ai, month-ai, free-ai), committed."""
+    from tests.catalog.conftest import SMALL_CATALOG
+    from tests.e2e.catalogs import committed_catalog
+
+    settings.CATALOG_VERSION_CHECK_SECONDS = 0
+    yield from committed_catalog(SMALL_CATALOG)

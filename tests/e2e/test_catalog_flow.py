@@ -7,32 +7,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from catalog.catalog_file import parse_catalog
-from catalog.loader import Loader
 from catalog.models import PolicyVersion, Provider
-from catalog.policy import snapshot
 from catalog.review import versions as review
 from tests.catalog.conftest import SMALL_CATALOG
+from tests.e2e.catalogs import committed_catalog
 from tests.e2e.layout import assert_fits_the_screen, boxes_scrolling_sideways
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-
-
-def _committed(catalog):
-    """Loads the catalog (committed: the live server sees it) around fresh snapshots."""
-    # The live server runs in a thread of this process and shares its snapshot; after the
-    # flush between tests, a snapshot of another catalog may carry the same version number.
-    snapshot.forget()
-    Loader().load(parse_catalog(catalog))
-    snapshot.forget()
-    yield catalog
-    snapshot.forget()
-
-
-@pytest.fixture
-def small_catalog(transactional_db):
-    """The catalog of tests/catalog/conftest.py: safe-ai, month-ai and free-ai."""
-    yield from _committed(SMALL_CATALOG)
 
 
 def _rows(page):
@@ -359,7 +340,7 @@ def catalog_with_a_wordy_provider(transactional_db):
             {"model": "acme/chat", "provider": "cloud-platform-ai"},
         ],
     }
-    yield from _committed(catalog)
+    yield from committed_catalog(catalog)
 
 
 @pytest.mark.parametrize(

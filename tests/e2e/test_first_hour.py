@@ -24,7 +24,6 @@ from usage.ingest import ingest
 from usage.models import Status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-small_catalog = test_privacy_flow.small_catalog  # the small catalog, committed for the server
 
 
 def _traffic(account, key=None, *, hours_ago=1, provider="safe-ai", n=3):

@@ -7,11 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from catalog.catalog_file import parse_catalog
-from catalog.loader import Loader
-from catalog.policy import snapshot
 from dashboard.models import Inquiry
-from tests.catalog.conftest import SMALL_CATALOG
 from tests.e2e.layout import assert_fits_the_screen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -24,17 +20,6 @@ NOTE = "Internal: their terms page moved; check the new DPA before answering aga
 ANSWER = (
     "Flagged content may be kept longer: the catalog now lists safety retention as flagged only."
 )
-
-
-@pytest.fixture
-def small_catalog(transactional_db, settings):
-    """The catalog of tests/catalog/conftest.py, committed so the live server sees it."""
-    settings.CATALOG_VERSION_CHECK_SECONDS = 0
-    snapshot.forget()
-    Loader().load(parse_catalog(SMALL_CATALOG))
-    snapshot.forget()
-    yield SMALL_CATALOG
-    snapshot.forget()
 
 
 def _status(page):

@@ -8,29 +8,12 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from catalog.catalog_file import parse_catalog
-from catalog.loader import Loader
-from catalog.policy import snapshot
 from dashboard import privacy
 from dashboard.apikeys import create_key
 from dashboard.models import ApiKey, AuditEvent, KeyGuardrail, PrivacyDefaults
-from tests.catalog.conftest import SMALL_CATALOG
 from tests.e2e.layout import assert_fits_the_screen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-
-
-@pytest.fixture
-def small_catalog(transactional_db, settings):
-    """The catalog of tests/catalog/conftest.py, committed so the live server sees it."""
-    settings.CATALOG_VERSION_CHECK_SECONDS = 0
-    snapshot.forget()
-    Loader().load(parse_catalog(SMALL_CATALOG))
-    # The live server runs in a thread of this process and shares its snapshot: a snapshot
-    # compiled in an earlier test may carry the same version number for another catalog.
-    snapshot.forget()
-    yield SMALL_CATALOG
-    snapshot.forget()
 
 
 def _summary(page):

@@ -9,12 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
-from catalog.catalog_file import parse_catalog
-from catalog.loader import Loader
 from catalog.models import PolicyChange, PolicySource, PolicyVersion, Provider, SourceAlert
-from catalog.policy import snapshot
 from catalog.refresh.pipeline import CHANGED, refresh_source
-from tests.catalog.conftest import SMALL_CATALOG
 from tests.catalog.local_server import LocalServer
 from tests.e2e.layout import assert_fits_the_screen, boxes_scrolling_sideways
 
@@ -24,17 +20,6 @@ POLICY_PAGE = """<html><body><nav>Home</nav><main id="policy"><h1>API data usage
 <p>We do not train on API data.</p>
 <p>API inputs are deleted after 30 days unless flagged for abuse review.</p></main>
 <footer>© Month AI</footer></body></html>"""
-
-
-@pytest.fixture
-def small_catalog(transactional_db, settings):
-    """The catalog of tests/catalog/conftest.py, committed so the live server sees it."""
-    settings.CATALOG_VERSION_CHECK_SECONDS = 0
-    snapshot.forget()
-    Loader().load(parse_catalog(SMALL_CATALOG))
-    snapshot.forget()
-    yield SMALL_CATALOG
-    snapshot.forget()
 
 
 @pytest.fixture
