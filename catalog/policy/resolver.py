@@ -733,7 +733,7 @@ def resolve_cached(
     """`resolve` for the hot path, with an effective policy from `merge_cached`: the gateway
     asks the same question request after request (one key's layers, one model, one day), and a
     resolution depends on nothing else, so each is worked out once and kept."""
-    key = (catalog, effective._checks, model, today)  # compared by identity, all but the day
+    key = (catalog, effective._checks, model, today)  # the catalog and policy by identity
     found = _RESOLVED.get(key)
     if found is None:
         found = resolve(catalog, model, effective, today)
