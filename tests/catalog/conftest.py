@@ -111,3 +111,29 @@ SMALL_CATALOG = {
         },
     ],
 }
+
+# A provider the catalog gains: accounts whose settings it satisfies hear of it.
+NEW_PROVIDER = {
+    "providers": [
+        {
+            "slug": "new-ai",
+            "name": "New AI",
+            "headquarters": "FR",
+            "domains": ["new.example"],
+            "policy": {
+                "training": "no",
+                "retention": "zero",
+                "regions": ["eu"],
+                "source_url": "https://new.example/privacy",
+                "evidence": {
+                    "training": "We do not train on API data.",
+                    "retention": "We keep nothing.",
+                    "regions": "Everything stays in the EU.",
+                    "headquarters": "New AI SAS, Paris.",
+                },
+            },
+        }
+    ],
+    "models": [{"slug": "acme/chat", "name": "Acme Chat"}],
+    "endpoints": [{"model": "acme/chat", "provider": "new-ai"}],
+}

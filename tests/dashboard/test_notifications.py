@@ -12,7 +12,7 @@ from catalog.models import CatalogState, PolicyVersion
 from catalog.review.versions import approve, propose, reject
 from dashboard.models import AuditEvent, EmailMute, Notification, PrivacyDefaults
 from dashboard.notifications import notify, notify_catalog_change
-from tests.catalog.conftest import SMALL_CATALOG
+from tests.catalog.conftest import NEW_PROVIDER, SMALL_CATALOG
 
 pytestmark = pytest.mark.django_db
 
@@ -345,32 +345,6 @@ def test_the_comparison_uses_the_catalog_as_it_was_not_as_it_is(personas, catalo
     Notification.objects.all().delete()
     notify_catalog_change(before, before + 2)
     assert not Notification.objects.exists()
-
-
-NEW_PROVIDER = {
-    "providers": [
-        {
-            "slug": "new-ai",
-            "name": "New AI",
-            "headquarters": "FR",
-            "domains": ["new.example"],
-            "policy": {
-                "training": "no",
-                "retention": "zero",
-                "regions": ["eu"],
-                "source_url": "https://new.example/privacy",
-                "evidence": {
-                    "training": "We do not train on API data.",
-                    "retention": "We keep nothing.",
-                    "regions": "Everything stays in the EU.",
-                    "headquarters": "New AI SAS, Paris.",
-                },
-            },
-        }
-    ],
-    "models": [{"slug": "acme/chat", "name": "Acme Chat"}],
-    "endpoints": [{"model": "acme/chat", "provider": "new-ai"}],
-}
 
 
 def test_a_new_provider_is_announced_to_every_account(

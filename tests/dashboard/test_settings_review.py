@@ -15,6 +15,7 @@ from catalog.models import PolicyVersion
 from catalog.review.versions import approve, propose
 from dashboard import settings_review
 from dashboard.models import AuditEvent, EmailMute, Notification, PrivacyDefaults, SettingsReview
+from tests.catalog.conftest import NEW_PROVIDER
 from tests.dashboard.test_privacy_pages import _form
 
 pytestmark = pytest.mark.django_db
@@ -119,31 +120,6 @@ def test_a_muted_reminder_is_shown_without_the_email(
 
 
 # --- Sooner, when the catalog moves ------------------------------------------------------------
-
-NEW_PROVIDER = {
-    "providers": [
-        {
-            "slug": "new-ai",
-            "name": "New AI",
-            "headquarters": "FR",
-            "domains": ["new.example"],
-            "policy": {
-                "training": "no",
-                "retention": "zero",
-                "regions": ["eu"],
-                "source_url": "https://new.example/privacy",
-                "evidence": {
-                    "training": "We do not train on API data.",
-                    "retention": "We keep nothing.",
-                    "regions": "Everything stays in the EU.",
-                    "headquarters": "New AI SAS, Paris.",
-                },
-            },
-        }
-    ],
-    "models": [{"slug": "acme/chat", "name": "Acme Chat"}],
-    "endpoints": [{"model": "acme/chat", "provider": "new-ai"}],
-}
 
 
 def _change(provider, reviewer, **fields):
